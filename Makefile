@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: run test lint migrate superuser clean bench
+
+# Reinstall only when a requirements file changes.
+$(BIN)/.runtime-installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.dev-installed: requirements.txt requirements-dev.txt $(BIN)/.runtime-installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(BIN)/.runtime-installed
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(BIN)/.dev-installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/.dev-installed
+	$(BIN)/ruff check .
+
+migrate: $(BIN)/.runtime-installed
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+
+superuser: $(BIN)/.runtime-installed
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py createsuperuser
+
+bench: $(BIN)/.dev-installed
+	$(BIN)/python bench/crypto_seal.py
+	$(BIN)/python bench/rotation.py
+	$(BIN)/python bench/api.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

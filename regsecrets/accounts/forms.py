@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import UserCreationForm
+
+from regsecrets.accounts.models import Organization, Role
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(required=True, help_text="Used only to reach you about your account.")
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email
+
+
+class OrganizationForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ("name", "slug")
+        help_texts = {"slug": "Lowercase letters, digits and dashes; used in commands and URLs."}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+
+    def clean_slug(self) -> str:
+        from django.utils.text import slugify
+
+        slug = self.cleaned_data.get("slug") or slugify(self.cleaned_data.get("name", ""))
+        if slug and Organization.objects.filter(slug=slug).exists():
+            raise forms.ValidationError("This slug is taken; choose another.")
+        return slug
+
+
+class AddMemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+    def __init__(self, *args, organization: Organization, allowed_roles: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.fields["role"].choices = [c for c in Role.choices if c[0] in allowed_roles]
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise forms.ValidationError(f"No user named “{username}”. They must sign up first.")
+        if self.organization.memberships.filter(user=user).exists():
+            raise forms.ValidationError(f"{username} is already a member.")
+        return user
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+__all__ = ["AddMemberForm", "OrganizationForm", "RoleForm", "SignupForm", "password_validation"]

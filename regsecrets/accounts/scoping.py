@@ -1,0 +1,88 @@
+"""The one place that scopes objects to the current organization.
+
+Every view that serves a user goes through ``scoped()`` or ``get_scoped_or_404()``.
+Another organization's object is a 404, never a 403: we do not confirm it exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from regsecrets.accounts.models import MANAGER_ROLES, Membership, Organization
+
+M = TypeVar("M", bound=Model)
+
+SESSION_KEY = "organization_id"
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The user's membership in the organization chosen in the session."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    memberships = Membership.objects.select_related("organization").filter(user=user)
+    wanted = request.session.get(SESSION_KEY)
+    if wanted is not None:
+        membership = memberships.filter(organization_id=wanted).first()
+        if membership is not None:
+            return membership
+    membership = memberships.order_by("created_at", "id").first()
+    if membership is not None:
+        request.session[SESSION_KEY] = membership.organization_id
+    return membership
+
+
+def scoped(queryset: QuerySet[M], organization: Organization, *, via: str = "organization") -> QuerySet[M]:
+    """Limit ``queryset`` to ``organization`` (``via`` is the lookup path to it)."""
+    return queryset.filter(**{via: organization})
+
+
+def get_scoped_or_404(
+    queryset: QuerySet[M], organization: Organization, *, via: str = "organization", **lookup: Any
+) -> M:
+    try:
+        return scoped(queryset, organization, via=via).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        # ValueError/TypeError: a malformed id (not a UUID) is just "not found".
+        raise Http404("No such object in this organization.") from exc
+    except Exception as exc:
+        from django.core.exceptions import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise Http404("No such object in this organization.") from exc
+        raise
+
+
+def organization_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Sign-in plus a current organization; people without one are sent to create one."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if getattr(request, "organization", None) is None:
+            return redirect("organization_create")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def require_manager(request: HttpRequest) -> None:
+    """Owners and admins only; members get a 403 for actions on their own organization."""
+    membership = getattr(request, "membership", None)
+    if membership is None or membership.role not in MANAGER_ROLES:
+        raise PermissionDenied("Only owners and admins of this organization can do that.")
+
+
+def ensure_organization(request: HttpRequest) -> Organization:
+    organization = getattr(request, "organization", None)
+    if organization is None:
+        raise Http404("No current organization.")
+    return organization

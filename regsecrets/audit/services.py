@@ -1,0 +1,63 @@
+"""Recording audit events. Callers pass names of changed fields, never values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+
+from regsecrets.audit.models import AuditEvent
+
+# Keys whose values are never stored in details, whoever passes them.
+_FORBIDDEN_DETAIL_KEYS = frozenset(
+    {"password", "token", "auth", "identitytoken", "registrytoken", "keyfile_content", "config"}
+)
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR is what the server saw; behind a proxy, Django's
+    # SECURE_PROXY_SSL_HEADER setup and the proxy set it right.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    action: str,
+    organization: Any = None,
+    actor: Any = None,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_name: str = "",
+    request: HttpRequest | None = None,
+    api_token: Any = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit event. ``details`` must hold no secret values."""
+    details = dict(details or {})
+    leaked = _FORBIDDEN_DETAIL_KEYS.intersection(details)
+    if leaked:
+        raise ValueError(f"audit details must not carry values for {sorted(leaked)}")
+    if request is not None:
+        if actor is None and getattr(request, "user", None) is not None:
+            actor = request.user if request.user.is_authenticated else None
+        if api_token is None:
+            api_token = getattr(request, "api_token", None)
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name
+        object_name = object_name or str(getattr(obj, "name", "") or obj)
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "",
+        api_token=api_token,
+        action=action,
+        object_type=object_type,
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        object_name=object_name[:200],
+        ip_address=_client_ip(request) if request is not None else None,
+        user_agent=(request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""),
+        details=details,
+    )
