@@ -1,0 +1,190 @@
+"""Outbound connection guard for registry verification.
+
+Verification makes the server connect to a host the *user* typed. Without a guard that
+is a server-side request forgery primitive: a "registry" at 169.254.169.254 or
+10.0.0.5 would let anyone probe the platform's internal network. So every TCP
+connection the verification client opens goes through :class:`GuardedBackend`, which
+
+* resolves the name itself (bounded in time, since ``getaddrinfo`` has no timeout),
+* refuses the connection if *any* resolved address is not public, unless the operator
+  allowed private registries, and
+* connects to the very address it checked, so a DNS answer that changes between check
+  and connect (DNS rebinding) cannot redirect the connection;
+* clamps every socket operation to one deadline shared by the whole check, so the
+  total time is bounded even against a server that drips one byte per second.
+
+It plugs into httpcore (httpx's engine) as a network backend, which keeps TLS, SNI,
+certificate checks and the Host header working on the original host name.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ipaddress
+import socket
+import ssl
+import time
+import typing
+
+import httpcore
+
+__all__ = [
+    "AddressForbidden",
+    "GuardedBackend",
+    "NameNotResolved",
+    "is_forbidden_address",
+]
+
+# getaddrinfo cannot be interrupted; run it on a small pool so the caller can stop
+# waiting at the deadline. A hung lookup only occupies a worker until the resolver
+# itself gives up.
+_RESOLVER = concurrent.futures.ThreadPoolExecutor(
+    max_workers=4, thread_name_prefix="regsecrets-dns"
+)
+
+
+class AddressForbidden(Exception):
+    """The host resolves to an address verification must not connect to."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(f"{host} resolves to the non-public address {address}")
+        self.host = host
+        self.address = address
+
+
+class NameNotResolved(Exception):
+    """The host name has no usable address."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"could not resolve {host}")
+        self.host = host
+
+
+def is_forbidden_address(address: str) -> bool:
+    """True for loopback, private, link-local, CGNAT, multicast, reserved... addresses.
+
+    ``is_global`` is the allow-list that matters: it is False for every special-purpose
+    block in the IANA registries (RFC 1918, 100.64/10, 169.254/16, fc00::/7, ...).
+    IPv4-mapped IPv6 addresses are judged by the IPv4 address they carry, since that is
+    where the packets go.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+
+
+def _remaining(deadline: float) -> float:
+    return deadline - time.monotonic()
+
+
+def _clamp(timeout: float | None, deadline: float, exc: type[Exception]) -> float:
+    remaining = _remaining(deadline)
+    if remaining <= 0:
+        raise exc("verification deadline reached")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """Delegates to the real stream with every timeout clamped to the deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout, self._deadline, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(timeout, self._deadline, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _clamp(timeout, self._deadline, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, timeout), self._deadline
+        )
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """httpcore network backend that checks, pins and time-bounds every connection."""
+
+    def __init__(self, *, deadline: float, allow_private: bool) -> None:
+        self._deadline = deadline
+        self._allow_private = allow_private
+        self._sync = httpcore.SyncBackend()
+
+    def resolve(self, host: str, port: int) -> list[tuple[int, str]]:
+        """Resolve ``host`` within the deadline; return (family, address) pairs."""
+        timeout = _clamp(None, self._deadline, httpcore.ConnectTimeout)
+        future = _RESOLVER.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
+        try:
+            infos = future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} took too long")
+        except (socket.gaierror, UnicodeError):
+            raise NameNotResolved(host)
+        addresses: list[tuple[int, str]] = []
+        for family, _type, _proto, _name, sockaddr in infos:
+            if family in (socket.AF_INET, socket.AF_INET6):
+                pair = (family, str(sockaddr[0]))
+                if pair not in addresses:
+                    addresses.append(pair)
+        if not addresses:
+            raise NameNotResolved(host)
+        if not self._allow_private:
+            # Refuse when any answer is non-public: a name that mixes public and
+            # private answers is either misconfigured or an attack.
+            for _family, address in addresses:
+                if is_forbidden_address(address):
+                    raise AddressForbidden(host, address)
+        return addresses
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        last_error: Exception | None = None
+        for _family, address in self.resolve(host, port):
+            try:
+                stream = self._sync.connect_tcp(
+                    address,
+                    port,
+                    timeout=_clamp(timeout, self._deadline, httpcore.ConnectTimeout),
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectError as exc:
+                last_error = exc
+                continue
+            return _DeadlineStream(stream, self._deadline)
+        assert last_error is not None
+        raise last_error
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used for verification")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(min(seconds, max(0.0, _remaining(self._deadline))))
