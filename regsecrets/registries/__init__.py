@@ -1,0 +1,68 @@
+"""The registry domain: providers, config documents, image references, matching.
+
+Pure Python, no Django: everything here can be used from forms, the API, management
+commands and the verification client alike.
+"""
+
+from __future__ import annotations
+
+from .dockerconfig import (
+    DOCKER_HUB_AUTH_KEY,
+    DOCKER_HUB_DOMAIN,
+    MAX_DOCKER_CONFIG_BYTES,
+    build_docker_config,
+    decode_auth,
+    display_host,
+    dump_docker_config,
+    encode_auth,
+    normalize_registry_key,
+    parse_docker_config,
+)
+from .errors import InvalidDockerConfig, InvalidImageReference, ProviderValidationError
+from .matching import (
+    Credential,
+    credentials_for_image,
+    hosts_for_image,
+    key_matches_image,
+    registry_host_for_matching,
+)
+from .providers import (
+    PROVIDERS,
+    Provider,
+    ProviderField,
+    ProviderResult,
+    get_provider,
+    provider_by_key,
+    provider_by_slug,
+)
+from .reference import ImageReference, parse_image_reference
+
+__all__ = [
+    "DOCKER_HUB_AUTH_KEY",
+    "DOCKER_HUB_DOMAIN",
+    "MAX_DOCKER_CONFIG_BYTES",
+    "PROVIDERS",
+    "Credential",
+    "ImageReference",
+    "InvalidDockerConfig",
+    "InvalidImageReference",
+    "Provider",
+    "ProviderField",
+    "ProviderResult",
+    "ProviderValidationError",
+    "build_docker_config",
+    "credentials_for_image",
+    "decode_auth",
+    "display_host",
+    "dump_docker_config",
+    "encode_auth",
+    "get_provider",
+    "hosts_for_image",
+    "key_matches_image",
+    "normalize_registry_key",
+    "parse_docker_config",
+    "parse_image_reference",
+    "provider_by_key",
+    "provider_by_slug",
+    "registry_host_for_matching",
+]
