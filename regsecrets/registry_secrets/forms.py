@@ -1,0 +1,273 @@
+"""Django forms for registry secrets, built from the provider catalogue.
+
+One generic builder turns a :class:`~regsecrets.registries.Provider` into a form
+class, so the browser pages, the admin and the service form's inline create all
+ask for the same fields with the same help. Forms check the shape of the input
+only (required, length, upload size); the provider catalogue, called by the
+service functions, decides whether the credential is valid, and
+:meth:`SecretForm.add_service_errors` maps its verdict back onto the fields.
+
+Credentials are write-only: password inputs and the config/key-file textareas
+never render a value, so a failed submission does not echo them back.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpRequest
+
+from regsecrets.core.names import NAME_HELP, validate_name
+from regsecrets.registries import MAX_DOCKER_CONFIG_BYTES, Provider, ProviderField
+
+__all__ = [
+    "FILE_SUFFIX",
+    "DeleteSecretForm",
+    "SecretForm",
+    "SecretTextarea",
+    "provider_form_class",
+    "upload_was_dropped",
+]
+
+FILE_SUFFIX = "_file"
+KEEP_HELP = "Leave empty to keep the stored value."
+
+
+class SecretTextarea(forms.Textarea):
+    """A textarea that never renders its value: it holds a config or key file."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+class SecretForm(forms.Form):
+    """Base of every provider form: the secret's name plus the provider's fields.
+
+    Subclasses are made by :func:`provider_form_class`; ``provider`` and
+    ``editing`` are set on them.
+    """
+
+    provider: Provider
+    editing: bool = False
+    # Set by a view when the upload handler dropped an oversized request's files
+    # (see upload_was_dropped), so the user hears why the file is missing.
+    upload_dropped: bool = False
+
+    name = forms.CharField(
+        label="Name",
+        max_length=64,
+        validators=[validate_name],
+        help_text=NAME_HELP + " Services refer to the secret by this name.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "autocapitalize": "none",
+                "placeholder": "my-registry",
+            }
+        ),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.editing:
+            # A json field is required, but may come as text or as an upload.
+            for spec in self.provider.fields:
+                if spec.kind != "json" or not spec.required:
+                    continue
+                file_name = spec.name + FILE_SUFFIX
+                if spec.name in self.errors or file_name in self.errors:
+                    continue
+                if not cleaned.get(spec.name, "").strip() and not cleaned.get(file_name):
+                    self.add_error(spec.name, "Paste the file or choose it below.")
+        if self.upload_dropped:
+            for spec in self.provider.fields:
+                if spec.kind == "json":
+                    self.add_error(spec.name + FILE_SUFFIX, _too_large_message())
+        return cleaned
+
+    def provider_data(self) -> dict[str, Any]:
+        """The provider input for ``Provider.validate`` / ``secret_update``.
+
+        Uploaded files win over pasted text and are passed as bytes; an empty
+        value on an edit form means "keep the stored value" to secret_update.
+        """
+        data: dict[str, Any] = {}
+        for spec in self.provider.fields:
+            value: Any = self.cleaned_data.get(spec.name) or ""
+            if spec.kind == "json":
+                upload = self.cleaned_data.get(spec.name + FILE_SUFFIX)
+                if upload:
+                    upload.seek(0)
+                    value = upload.read()
+            data[spec.name] = value
+        return data
+
+    def used_upload(self, field_name: str) -> bool:
+        return bool(self.is_bound and self.files.get(field_name + FILE_SUFFIX))
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Put a service's ValidationError (a dict by field) on the right fields.
+
+        Errors about an uploaded document go on the file input the user used;
+        errors about inputs the form does not show become non-field errors.
+        """
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field, messages in error.message_dict.items():
+            if field in (NON_FIELD_ERRORS, None):
+                self.add_error(None, messages)
+            elif field in self.fields:
+                target = field + FILE_SUFFIX if self.used_upload(field) else field
+                self.add_error(target, messages)
+            else:
+                label = field.replace("_", " ").capitalize()
+                self.add_error(None, [f"{label}: {m}" for m in messages])
+
+    def visible_provider_fields(self) -> list[forms.BoundField]:
+        """The provider's inputs (everything but the name), for the templates."""
+        return [self[name] for name in self.fields if name != "name"]
+
+    @classmethod
+    def preview_fields(cls) -> list[str]:
+        """Inputs whose values the live host preview may send to the server.
+
+        Text fields always; a json field only when the provider has nothing else
+        to derive a host from (the config.json provider). Passwords never.
+        """
+        text = [spec.name for spec in cls.provider.fields if spec.kind == "text"]
+        if text:
+            return text
+        return [spec.name for spec in cls.provider.fields if spec.kind == "json"]
+
+
+def _text_widget(spec: ProviderField) -> forms.Widget:
+    attrs = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
+    if spec.placeholder:
+        attrs["placeholder"] = spec.placeholder
+    return forms.TextInput(attrs=attrs)
+
+
+def _form_fields(provider: Provider, *, editing: bool) -> dict[str, forms.Field]:
+    fields: dict[str, forms.Field] = {}
+    for spec in provider.fields:
+        help_text = spec.help_text
+        if spec.kind == "text":
+            fields[spec.name] = forms.CharField(
+                label=spec.label,
+                help_text=help_text,
+                required=spec.required,
+                max_length=spec.max_length,
+                widget=_text_widget(spec),
+            )
+        elif spec.kind == "password":
+            fields[spec.name] = forms.CharField(
+                label=spec.label,
+                help_text=f"{help_text} {KEEP_HELP}" if editing else help_text,
+                required=spec.required and not editing,
+                max_length=spec.max_length,
+                # Secrets are taken as given: the provider decides about whitespace.
+                strip=False,
+                widget=forms.PasswordInput(
+                    render_value=False,
+                    attrs={"autocomplete": "new-password", "spellcheck": "false"},
+                ),
+            )
+        elif spec.kind == "json":
+            attrs = {
+                "rows": 8,
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "class": "font-monospace",
+                "maxlength": str(MAX_DOCKER_CONFIG_BYTES),
+            }
+            if spec.placeholder:
+                attrs["placeholder"] = spec.placeholder
+            fields[spec.name] = forms.CharField(
+                label=spec.label,
+                help_text=f"{help_text} {KEEP_HELP}" if editing else help_text,
+                # Required-ness is checked in SecretForm.clean: text or upload.
+                required=False,
+                strip=False,
+                widget=SecretTextarea(attrs=attrs),
+            )
+            fields[spec.name + FILE_SUFFIX] = forms.FileField(
+                label=f"… or upload {spec.label}",
+                help_text=f"At most {MAX_DOCKER_CONFIG_BYTES // 1024} KiB of UTF-8 JSON.",
+                required=False,
+                widget=forms.FileInput(attrs={"accept": ".json,application/json"}),
+                validators=[_max_upload_size],
+            )
+        else:  # pragma: no cover - the catalogue only has these three kinds
+            raise ValueError(f"unknown field kind {spec.kind!r} in provider {provider.key}")
+    return fields
+
+
+def _too_large_message() -> str:
+    return f"The file is larger than {MAX_DOCKER_CONFIG_BYTES // 1024} KiB."
+
+
+def _max_upload_size(upload: Any) -> None:
+    if upload.size > MAX_DOCKER_CONFIG_BYTES:
+        raise ValidationError(_too_large_message(), code="too_large")
+
+
+def upload_was_dropped(request: HttpRequest) -> bool:
+    """Whether Django's in-memory upload handler dropped this request's files.
+
+    Requests larger than FILE_UPLOAD_MAX_MEMORY_SIZE reach the view without their
+    files (settings keep uploads in memory only); without this, the form would
+    just say the file is missing.
+    """
+    if request.method != "POST" or request.FILES:
+        return False
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+
+
+@cache
+def _build(provider: Provider, editing: bool) -> type[SecretForm]:
+    attrs: dict[str, Any] = {
+        "provider": provider,
+        "editing": editing,
+        "__module__": __name__,
+        **_form_fields(provider, editing=editing),
+    }
+    if editing:
+        attrs["name"] = None  # the name is fixed once created: services refer to it
+    class_name = "".join(part.title() for part in provider.slug.split("-"))
+    return type(f"{class_name}{'Edit' if editing else ''}SecretForm", (SecretForm,), attrs)
+
+
+def provider_form_class(provider: Provider, *, editing: bool = False) -> type[SecretForm]:
+    """The form class for ``provider``: name + provider fields, or, when
+    ``editing``, the provider fields alone with credentials optional (empty keeps)."""
+    return _build(provider, editing)
+
+
+class DeleteSecretForm(forms.Form):
+    """Deleting asks for the name to be typed, as a guard against the wrong row."""
+
+    confirm_name = forms.CharField(
+        label="Type the secret's name to confirm",
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args: Any, secret_name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.secret_name = secret_name
+
+    def clean_confirm_name(self) -> str:
+        value = self.cleaned_data["confirm_name"].strip()
+        if value != self.secret_name:
+            raise ValidationError("The name does not match.", code="mismatch")
+        return value

@@ -1,0 +1,215 @@
+"""Writes and decrypting reads of registry secrets: the one path every face uses.
+
+Web forms, the admin, the API and management commands hand the user's input to
+these functions; the provider catalogue validates it, the crypto layer seals it,
+and an audit event is written in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
+
+from regsecrets.audit.services import audit_record
+from regsecrets.core.names import validate_name
+from regsecrets.crypto.fields import open_document, seal_document
+from regsecrets.registries import ProviderValidationError, get_provider
+from regsecrets.registry_secrets.models import Secret
+
+
+class SecretInUse(Exception):
+    """The secret is referenced by services and cannot be deleted."""
+
+    def __init__(self, secret: Secret, services: list[Any]) -> None:
+        self.secret = secret
+        self.services = services
+        names = ", ".join(str(s) for s in services)
+        super().__init__(f"Secret {secret.name!r} is used by {len(services)} service(s): {names}.")
+
+
+def _validation_error(errors: dict[str, list[str]]) -> ValidationError:
+    return ValidationError(
+        {field: [ValidationError(m) for m in msgs] for field, msgs in errors.items()}
+    )
+
+
+def _check_name(organization: Any, name: str, *, exclude_pk: Any = None) -> None:
+    try:
+        validate_name(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.error_list})
+    clash = Secret.objects.filter(organization=organization, name=name)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        message = f"A secret named “{name}” already exists in this organization."
+        raise ValidationError({"name": [ValidationError(message, code="unique")]})
+
+
+@sensitive_variables("data", "result", "document")
+def _validate(provider_key: str, data: Mapping[str, Any]):
+    provider = get_provider(provider_key)
+    try:
+        return provider, provider.validate(data)
+    except ProviderValidationError as exc:
+        raise _validation_error(exc.errors)
+
+
+def _apply(secret: Secret, provider_key: str, result: Any) -> None:
+    secret.provider = provider_key
+    secret.hosts = list(result.hosts)
+    secret.username = result.username[:255]
+    seal_document(
+        secret,
+        "document",
+        {"provider": provider_key, "fields": result.fields, "config": result.config},
+    )
+
+
+@sensitive_variables("data", "result")
+def secret_create(
+    *,
+    organization: Any,
+    name: str,
+    provider: str,
+    data: Mapping[str, Any],
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> Secret:
+    """Validate, seal and save a new secret; raises ValidationError keyed by field."""
+    name = (name or "").strip()
+    errors: dict[str, list] = {}
+    try:
+        _check_name(organization, name)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        provider_obj, result = _validate(provider, data)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    secret = Secret(organization=organization, name=name, created_by=actor, updated_by=actor)
+    _apply(secret, provider_obj.key, result)
+    try:
+        with transaction.atomic():
+            secret.save(force_insert=True)
+            audit_record(
+                action="secret.created",
+                organization=organization,
+                actor=actor,
+                obj=secret,
+                request=request,
+                details={"provider": provider_obj.key, "hosts": list(result.hosts)},
+            )
+    except IntegrityError:
+        # Two requests raced for the same name; the unique constraint decided.
+        raise ValidationError(
+            {"name": [f"A secret named “{name}” already exists in this organization."]}
+        )
+    return secret
+
+
+def secret_fields(secret: Secret) -> dict[str, str]:
+    """The stored provider input (decrypts; callers are reveal and edit-merge only)."""
+    return dict(open_document(secret, "document").get("fields", {}))
+
+
+def secret_config(secret: Secret) -> dict[str, Any]:
+    """The stored Docker config document (decrypts)."""
+    return dict(open_document(secret, "document").get("config", {}))
+
+
+@sensitive_variables("data", "merged", "stored", "stored_secrets", "result", "given", "value")
+def secret_update(
+    *,
+    secret: Secret,
+    data: Mapping[str, Any],
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> Secret:
+    """Apply new provider input; an empty credential field keeps the stored value.
+
+    Provider and name are fixed: services and the API refer to the name.
+    """
+    provider = get_provider(secret.provider)
+    secret_names = {f.name for f in provider.fields if f.secret}
+    stored = secret_fields(secret)
+    merged: dict[str, Any] = {}
+    changed: list[str] = []
+    for field in provider.fields:
+        given = data.get(field.name)
+        value = given
+        if value in (None, "", b""):
+            # Empty keeps a stored credential; an emptied text field is cleared.
+            keep = field.secret or field.name not in data
+            value = stored.get(field.name, "") if keep else ""
+        merged[field.name] = value
+        # Judge "changed" on what was given: a kept (empty) credential is not a change.
+        if given not in (None, "", b"") and (
+            field.secret or str(given).strip() != str(stored.get(field.name, "")).strip()
+        ):
+            changed.append(field.name)
+    # Extra, non-form keys the provider stored (e.g. a DigitalOcean username) survive,
+    # except those derived from a credential: DigitalOcean stores the token as the
+    # username when none is given, and carrying that over would keep the old token
+    # as the (clear, displayed) username after the token is replaced.
+    stored_secrets = {stored[name] for name in secret_names if stored.get(name)}
+    for key, value in stored.items():
+        if key not in merged and value not in stored_secrets:
+            merged[key] = value
+    _, result = _validate(secret.provider, merged)
+    with transaction.atomic():
+        locked = Secret.objects.select_for_update().get(pk=secret.pk)
+        _apply(locked, secret.provider, result)
+        locked.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+        locked.save()
+        audit_record(
+            action="secret.updated",
+            organization=locked.organization,
+            actor=actor,
+            obj=locked,
+            request=request,
+            details={
+                "changed_fields": sorted(set(changed)),
+                "secret_fields_replaced": sorted(set(changed) & secret_names),
+            },
+        )
+    return locked
+
+
+def secret_delete(*, secret: Secret, actor: Any = None, request: HttpRequest | None = None) -> None:
+    """Delete the secret unless a service references it (refused with SecretInUse)."""
+    with transaction.atomic():
+        services = list(secret.services.select_related("app").order_by("app__name", "name"))
+        if services:
+            raise SecretInUse(secret, services)
+        audit_record(
+            action="secret.deleted",
+            organization=secret.organization,
+            actor=actor,
+            obj=secret,
+            request=request,
+            details={"provider": secret.provider},
+        )
+        secret.delete()
+
+
+def secret_reveal(
+    *, secret: Secret, actor: Any = None, request: HttpRequest | None = None
+) -> dict[str, str]:
+    """Decrypt the provider fields for an owner or admin, and audit it."""
+    fields = secret_fields(secret)
+    audit_record(
+        action="secret.revealed",
+        organization=secret.organization,
+        actor=actor,
+        obj=secret,
+        request=request,
+    )
+    return fields

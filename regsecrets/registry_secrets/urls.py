@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from regsecrets.registry_secrets import views
+
+app_name = "registry_secrets"
+
+urlpatterns = [
+    path("", views.secret_list, name="list"),
+    path("new/", views.secret_new, name="new"),
+    path("new/<slug:slug>/", views.secret_create, name="create"),
+    path("preview-host/<slug:slug>/", views.preview_host, name="preview_host"),
+    path("<uuid:pk>/", views.secret_detail, name="detail"),
+    path("<uuid:pk>/edit/", views.secret_edit, name="edit"),
+    path("<uuid:pk>/delete/", views.secret_delete, name="delete"),
+]

@@ -1,0 +1,332 @@
+"""Registry secret pages: list, provider picker, create, detail, edit, delete.
+
+Views are thin: forms check input shape, the service functions validate with the
+provider catalogue, seal and audit. Only the edit page decrypts (to prefill the
+non-secret fields and merge), and nothing decrypted that is secret reaches a
+template. Every view that receives credentials hides its POST from error reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from regsecrets.accounts.scoping import (
+    get_scoped_or_404,
+    organization_required,
+    require_manager,
+    scoped,
+)
+from regsecrets.crypto import DecryptionError
+from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
+from regsecrets.registry_secrets import selectors, services
+from regsecrets.registry_secrets.forms import (
+    DeleteSecretForm,
+    SecretForm,
+    provider_form_class,
+    upload_was_dropped,
+)
+from regsecrets.registry_secrets.models import Secret
+
+PAGE_SIZE = 50
+_FALLBACK_ICON = "server"
+
+
+def _provider_for_slug(slug: str) -> Provider:
+    try:
+        return provider_by_slug(slug)
+    except KeyError:
+        raise Http404("No such provider.")
+
+
+def _provider_info(key: str) -> dict[str, str]:
+    """Label and icon for a stored provider key, even one the catalogue dropped."""
+    try:
+        provider = get_provider(key)
+    except KeyError:
+        return {"label": key, "icon": _FALLBACK_ICON, "slug": ""}
+    return {"label": provider.label, "icon": provider.icon, "slug": provider.slug}
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """A same-site path to return to after creating (e.g. the service form), or ""."""
+    target = request.GET.get("next") or request.POST.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _with_query(path: str, **params: str) -> str:
+    parts = urlsplit(path)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query.extend(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _display_hosts(secret: Secret) -> list[str]:
+    return [display_host(host) for host in (secret.hosts or [])]
+
+
+def _services_using(secret: Secret, request: HttpRequest) -> list[Any]:
+    return list(
+        scoped(secret.services.select_related("app"), request.organization).order_by(
+            "app__name", "name"
+        )
+    )
+
+
+@require_GET
+@organization_required
+def secret_list(request: HttpRequest) -> HttpResponse:
+    """Metadata only (the document column is deferred): nothing here decrypts."""
+    # NUL cannot go into a PostgreSQL string; no name contains one anyway.
+    search = request.GET.get("q", "").replace("\x00", "").strip()[:64]
+    provider_slug = request.GET.get("provider", "")
+    provider = None
+    if provider_slug:
+        try:
+            provider = provider_by_slug(provider_slug)
+        except KeyError:
+            provider_slug = ""
+    secrets = selectors.secret_list(
+        organization=request.organization,
+        search=search,
+        provider=provider.key if provider else "",
+    ).select_related("updated_by")
+    page = Paginator(secrets, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {"secret": s, "provider": _provider_info(s.provider), "hosts": _display_hosts(s)}
+        for s in page
+    ]
+    return render(
+        request,
+        "registry_secrets/secret_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "search": search,
+            "provider_slug": provider_slug,
+            "providers": PROVIDERS,
+            "filtered": bool(search or provider),
+        },
+    )
+
+
+@require_GET
+@organization_required
+def secret_new(request: HttpRequest) -> HttpResponse:
+    """The provider picker: one card per provider, each a plain link.
+
+    ``?next=`` (a same-site path, e.g. the service form) travels on to the
+    provider form, which returns there with ``secret=<id>`` once saved.
+    """
+    next_url = _safe_next(request)
+    suffix = f"?{urlencode({'next': next_url})}" if next_url else ""
+    providers = [
+        {"provider": p, "url": reverse("registry_secrets:create", args=[p.slug]) + suffix}
+        for p in PROVIDERS
+    ]
+    return render(
+        request,
+        "registry_secrets/secret_new.html",
+        {"providers": providers, "next": next_url},
+    )
+
+
+def _fields_context(form: SecretForm, provider: Provider) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if form.is_bound:
+        data = {name: form.data.get(name, "") for name in form.preview_fields()}
+    else:
+        data = {name: form.initial.get(name, "") for name in form.preview_fields()}
+    host = provider.preview_host(data)
+    return {
+        "form": form,
+        "provider": provider,
+        "preview_host": display_host(host) if host else "",
+        "preview_fields": ",".join(form.preview_fields()),
+    }
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+@organization_required
+def secret_create(request: HttpRequest, slug: str) -> HttpResponse:
+    """The provider form; the form class comes from the URL, never from the POST."""
+    provider = _provider_for_slug(slug)
+    form_class = provider_form_class(provider)
+    next_url = _safe_next(request)
+    if request.method == "POST":
+        form = form_class(request.POST, request.FILES)
+        form.upload_dropped = upload_was_dropped(request)
+        if form.is_valid():
+            try:
+                secret = services.secret_create(
+                    organization=request.organization,
+                    name=form.cleaned_data["name"],
+                    provider=provider.key,
+                    data=form.provider_data(),
+                    actor=request.user,
+                    request=request,
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, f"Secret “{secret.name}” saved.")
+                if next_url:
+                    return redirect(_with_query(next_url, secret=str(secret.pk)))
+                return redirect("registry_secrets:detail", pk=secret.pk)
+    else:
+        form = form_class()
+    context = _fields_context(form, provider)
+    if request.method == "GET" and request.GET.get("fragment"):
+        # The JavaScript provider switch swaps these fields in without a reload.
+        return render(request, "registry_secrets/_provider_fields.html", context)
+    suffix = f"?{urlencode({'next': next_url})}" if next_url else ""
+    context["providers"] = [
+        {"provider": p, "url": reverse("registry_secrets:create", args=[p.slug]) + suffix}
+        for p in PROVIDERS
+    ]
+    context["action"] = reverse("registry_secrets:create", args=[provider.slug]) + suffix
+    context["next"] = next_url
+    return render(request, "registry_secrets/secret_create.html", context)
+
+
+@sensitive_post_parameters()
+@require_POST
+@organization_required
+def preview_host(request: HttpRequest, slug: str) -> JsonResponse:
+    """The registry host the typed input will use: the catalogue's own preview.
+
+    POST, so a pasted config.json never lands in an access log; passwords are
+    never read.
+    """
+    provider = _provider_for_slug(slug)
+    form_class = provider_form_class(provider)
+    data = {name: request.POST.get(name, "") for name in form_class.preview_fields()}
+    host = provider.preview_host(data)
+    return JsonResponse({"host": display_host(host) if host else None})
+
+
+@require_GET
+@organization_required
+def secret_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
+    secret = get_scoped_or_404(
+        Secret.objects.defer("document").select_related("created_by", "updated_by"),
+        request.organization,
+        pk=pk,
+    )
+    return render(
+        request,
+        "registry_secrets/secret_detail.html",
+        {
+            "secret": secret,
+            "provider": _provider_info(secret.provider),
+            "hosts": _display_hosts(secret),
+            "services_using": _services_using(secret, request),
+            "can_manage": request.membership.can_manage,
+        },
+    )
+
+
+def _undecryptable(request: HttpRequest, secret: Secret, error: DecryptionError) -> HttpResponse:
+    return render(
+        request,
+        "registry_secrets/secret_undecryptable.html",
+        {"secret": secret, "provider": _provider_info(secret.provider), "kid": error.kid},
+        status=409,
+    )
+
+
+@sensitive_post_parameters()
+@sensitive_variables("stored")
+@require_http_methods(["GET", "POST"])
+@organization_required
+def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Credential fields start empty; an empty field keeps the stored value."""
+    secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
+    try:
+        provider = get_provider(secret.provider)
+    except KeyError:
+        raise Http404("This secret's provider is no longer supported.")
+    form_class = provider_form_class(provider, editing=True)
+    try:
+        stored = services.secret_fields(secret)
+    except DecryptionError as exc:
+        return _undecryptable(request, secret, exc)
+    initial = {spec.name: stored.get(spec.name, "") for spec in provider.fields if not spec.secret}
+    del stored
+    if request.method == "POST":
+        form = form_class(request.POST, request.FILES, initial=initial)
+        form.upload_dropped = upload_was_dropped(request)
+        if form.is_valid():
+            try:
+                services.secret_update(
+                    secret=secret, data=form.provider_data(), actor=request.user, request=request
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            except DecryptionError as exc:
+                return _undecryptable(request, secret, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Secret “{secret.name}” updated; every service using it pulls with the "
+                    "new credentials from its next deployment.",
+                )
+                return redirect("registry_secrets:detail", pk=secret.pk)
+    else:
+        form = form_class(initial=initial)
+    context = _fields_context(form, provider)
+    context.update(
+        {
+            "secret": secret,
+            "services_using": _services_using(secret, request),
+            # Until something new is typed, the preview shows what is stored.
+            "empty_preview": ", ".join(_display_hosts(secret)),
+        }
+    )
+    return render(request, "registry_secrets/secret_edit.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@organization_required
+def secret_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Owners and admins; refused while a service references the secret."""
+    secret = get_scoped_or_404(Secret.objects.defer("document"), request.organization, pk=pk)
+    require_manager(request)
+    services_using = _services_using(secret, request)
+    form = DeleteSecretForm(request.POST or None, secret_name=secret.name)
+    status = 200
+    if request.method == "POST":
+        if services_using:
+            status = 409
+        elif form.is_valid():
+            try:
+                services.secret_delete(secret=secret, actor=request.user, request=request)
+            except services.SecretInUse as exc:
+                # A service started using it between the page and the POST.
+                services_using = list(exc.services)
+                status = 409
+            else:
+                messages.success(request, f"Secret “{form.cleaned_data['confirm_name']}” deleted.")
+                return redirect(reverse("registry_secrets:list"))
+    return render(
+        request,
+        "registry_secrets/secret_delete.html",
+        {"secret": secret, "form": form, "services_using": services_using},
+        status=status,
+    )

@@ -1,0 +1,85 @@
+"""Valid and invalid form input for every provider, shared by view and browser tests.
+
+Every valid credential embeds CANARY, so a test can check that it never comes back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from tests.conftest import CANARY
+
+GCP_KEY = json.dumps(
+    {
+        "type": "service_account",
+        "project_id": "demo-project",
+        "private_key_id": "0123456789abcdef",
+        "private_key": f"-----BEGIN PRIVATE KEY-----\nMIIE{CANARY}\n-----END PRIVATE KEY-----\n",
+        "client_email": "puller@demo-project.iam.gserviceaccount.com",
+        "client_id": "1234567890",
+    }
+)
+
+DOCKER_CONFIG = json.dumps(
+    {
+        "auths": {
+            "registry.example.com": {
+                "auth": base64.b64encode(f"robot:{CANARY}".encode()).decode()
+            },
+            "quay.io": {"username": "quayrobot", "password": CANARY},
+        }
+    }
+)
+
+# slug -> (form data, expected hosts as displayed, expected username)
+VALID = {
+    "docker-hub": ({"username": "octocat", "password": CANARY}, ["docker.io"], "octocat"),
+    "github": ({"username": "octocat", "password": f"ghp_{CANARY}"}, ["ghcr.io"], "octocat"),
+    "gitlab": (
+        {"username": "gitlab+deploy-token-7", "password": CANARY, "url": ""},
+        ["registry.gitlab.com"],
+        "gitlab+deploy-token-7",
+    ),
+    "digital-ocean": ({"password": f"dop_v1_{CANARY}"}, ["registry.digitalocean.com"], ""),
+    "azure": (
+        {"registry_name": "myregistry", "username": "myregistry", "password": CANARY},
+        ["myregistry.azurecr.io"],
+        "myregistry",
+    ),
+    "gcp": (
+        {"url": "europe-west1-docker.pkg.dev", "keyfile_content": GCP_KEY},
+        ["europe-west1-docker.pkg.dev"],
+        "_json_key",
+    ),
+    "private": (
+        {"url": "registry.example.com:5000", "username": "deploy", "password": CANARY},
+        ["registry.example.com:5000"],
+        "deploy",
+    ),
+    "docker-config": (
+        {"config": DOCKER_CONFIG},
+        ["registry.example.com", "quay.io"],
+        "robot",
+    ),
+}
+
+# slug -> (form data, field expected to carry an error, kept non-secret value or None)
+INVALID = {
+    "docker-hub": ({"username": "me@example.com", "password": CANARY}, "username", "me@example.com"),
+    "github": ({"username": "octocat", "password": f"github_pat_{CANARY}"}, "password", "octocat"),
+    "gitlab": ({"username": "deployer", "password": CANARY, "url": "gitlab.com"}, "url", "deployer"),
+    "digital-ocean": ({"password": f"dop v1 {CANARY}"}, "password", None),
+    "azure": ({"registry_name": "ab", "username": "robot-user", "password": CANARY}, "registry_name", "robot-user"),
+    "gcp": (
+        {"url": "example.com", "keyfile_content": GCP_KEY},
+        "url",
+        "example.com",
+    ),
+    "private": (
+        {"url": "registry.example.com", "username": "dep:loy", "password": CANARY},
+        "username",
+        "registry.example.com",
+    ),
+    "docker-config": ({"config": '{"auths": {"x": ' + json.dumps(CANARY)}, "config", None),
+}
