@@ -20,7 +20,9 @@ class App(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="unique_app_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="unique_app_name")
+        ]
 
     def __str__(self) -> str:
         return self.name

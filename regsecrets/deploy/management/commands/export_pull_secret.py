@@ -1,0 +1,93 @@
+"""Print a service's image pull secret for the platform (decrypts; audited)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from regsecrets.accounts.models import Organization
+from regsecrets.crypto import DecryptionError
+from regsecrets.deploy.models import App, Service
+from regsecrets.deploy.services import PullSecretUnavailable, service_pull_secret
+
+FORMATS = ("dockerconfigjson", "kubernetes")
+
+
+def kubernetes_manifest(*, name: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A Secret of type kubernetes.io/dockerconfigjson carrying ``config``."""
+    encoded = base64.b64encode(json.dumps(config, separators=(",", ":")).encode()).decode("ascii")
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name},
+        "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": encoded},
+    }
+
+
+def manifest_name(service: Service) -> str:
+    # App and service names are DNS labels already (core/names.py), so this is a
+    # valid Kubernetes object name (at most 64 + 1 + 64 + 12 characters).
+    return f"{service.app.name}-{service.name}-pull-secret"
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the pull secret of APP/SERVICE: the Docker config document restricted "
+        "to the registries that serve the service's image, or a Kubernetes Secret manifest."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("target", metavar="APP/SERVICE")
+        parser.add_argument(
+            "--org", metavar="SLUG", help="The organization (required when APP is ambiguous)."
+        )
+        parser.add_argument("--format", choices=FORMATS, default="dockerconfigjson")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        service = self._service(options["target"], options.get("org"))
+        try:
+            config = service_pull_secret(service=service, format=options["format"])
+        except PullSecretUnavailable as exc:
+            raise CommandError(str(exc))
+        except DecryptionError as exc:
+            name = service.registry_secret.name
+            raise CommandError(f"The secret “{name}” of {service} cannot be decrypted: {exc}")
+        if options["format"] == "kubernetes":
+            document: dict[str, Any] = kubernetes_manifest(
+                name=manifest_name(service), config=config
+            )
+        else:
+            document = config
+        self.stdout.write(json.dumps(document, indent=2))
+
+    def _service(self, target: str, org_slug: str | None) -> Service:
+        app_name, sep, service_name = target.partition("/")
+        if not sep or not app_name or not service_name or "/" in service_name:
+            raise CommandError(f"Expected APP/SERVICE, got {target!r}.")
+        apps = App.objects.select_related("organization").filter(name=app_name)
+        if org_slug:
+            organization = Organization.objects.filter(slug=org_slug).first()
+            if organization is None:
+                raise CommandError(f"No organization with slug {org_slug!r}.")
+            apps = apps.filter(organization=organization)
+        found = list(apps[:20])
+        where = f" in organization {org_slug!r}" if org_slug else ""
+        if not found:
+            raise CommandError(f"No app named {app_name!r}{where}.")
+        if len(found) > 1:
+            slugs = ", ".join(sorted(a.organization.slug for a in found))
+            raise CommandError(
+                f"Several organizations have an app named {app_name!r} ({slugs}); pass --org SLUG."
+            )
+        service = (
+            Service.objects.select_related("app", "organization", "registry_secret")
+            .filter(app=found[0], name=service_name)
+            .first()
+        )
+        if service is None:
+            raise CommandError(f"App {app_name!r}{where} has no service named {service_name!r}.")
+        return service

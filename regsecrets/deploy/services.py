@@ -1,0 +1,291 @@
+"""Writes for apps and services, and the rule that a service's secret must serve its image.
+
+The browser forms and the /v1 API both call these functions, so the matching rule
+and the audit trail are the same whichever face is used. Matching reads the
+secret's clear ``hosts`` metadata only: nothing is decrypted here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from regsecrets.audit.services import audit_record
+from regsecrets.core.names import validate_name
+from regsecrets.deploy.models import App, Service
+from regsecrets.registries import (
+    InvalidImageReference,
+    display_host,
+    hosts_for_image,
+    parse_image_reference,
+)
+from regsecrets.registry_secrets.models import Secret
+
+MAX_IMAGE_LENGTH = 512
+
+
+def _name_errors(name: Any) -> list[str]:
+    try:
+        validate_name(name)
+    except ValidationError as exc:
+        return list(exc.messages)
+    return []
+
+
+def check_image(image: Any) -> str:
+    """Return the image reference stripped; raise ValidationError keyed "image"."""
+    if not isinstance(image, str) or not image.strip():
+        raise ValidationError(
+            {"image": ["Enter an image reference, such as ghcr.io/owner/app:tag."]}
+        )
+    image = image.strip()
+    if len(image) > MAX_IMAGE_LENGTH:
+        raise ValidationError({"image": [f"Enter at most {MAX_IMAGE_LENGTH} characters."]})
+    try:
+        parse_image_reference(image)
+    except InvalidImageReference as exc:
+        raise ValidationError({"image": [str(exc)]})
+    return image
+
+
+def check_secret_matches_image(secret: Secret, image: str) -> None:
+    """Refuse a secret whose registries do not serve ``image`` (kubelet keyring rules).
+
+    Raises ValidationError keyed "image" for a malformed reference and
+    "registry_secret" when none of the secret's registries serves the image.
+    """
+    try:
+        reference = parse_image_reference(image)
+        matches = hosts_for_image(secret.hosts or [], reference)
+    except InvalidImageReference as exc:
+        raise ValidationError({"image": [str(exc)]})
+    if not matches:
+        hosts = ", ".join(display_host(h) for h in secret.hosts or []) or "no registry"
+        raise ValidationError(
+            {
+                "registry_secret": [
+                    f"The secret “{secret.name}” holds credentials for {hosts}, "
+                    f"which do not serve images on {reference.domain}."
+                ]
+            }
+        )
+
+
+@transaction.atomic
+def app_create(
+    *, organization: Any, name: Any, actor: Any = None, request: HttpRequest | None = None
+) -> App:
+    """Create an app; raises ValidationError keyed "name" (bad or taken name)."""
+    errors = _name_errors(name)
+    if errors:
+        raise ValidationError({"name": errors})
+    if App.objects.filter(organization=organization, name=name).exists():
+        raise ValidationError(
+            {"name": [ValidationError(f"An app named “{name}” already exists.", code="unique")]}
+        )
+    try:
+        with transaction.atomic():
+            app = App.objects.create(organization=organization, name=name)
+    except IntegrityError:
+        raise ValidationError(
+            {"name": [ValidationError(f"An app named “{name}” already exists.", code="unique")]}
+        )
+    audit_record(
+        action="app.created", organization=organization, actor=actor, obj=app, request=request
+    )
+    return app
+
+
+@transaction.atomic
+def app_delete(*, app: App, actor: Any = None, request: HttpRequest | None = None) -> None:
+    """Delete an app and its services (each service deletion is audited)."""
+    for service in app.services.all():
+        service_delete(service=service, actor=actor, request=request)
+    audit_record(
+        action="app.deleted", organization=app.organization, actor=actor, obj=app, request=request
+    )
+    app.delete()
+
+
+def service_create(
+    *,
+    app: App,
+    name: Any,
+    image: Any,
+    registry_secret: Secret | None,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> Service:
+    """Create a service; raises ValidationError keyed "name", "image", "registry_secret".
+
+    The secret must belong to the app's organization and serve the image.
+    """
+    errors: dict[str, list[str]] = {}
+    name_errors = _name_errors(name)
+    if name_errors:
+        errors["name"] = name_errors
+    elif Service.objects.filter(app=app, name=name).exists():
+        errors["name"] = [f"A service named “{name}” already exists in {app.name}."]
+    try:
+        image = check_image(image)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if registry_secret is not None and "image" not in errors:
+        if registry_secret.organization_id != app.organization_id:
+            errors["registry_secret"] = ["No such secret in this organization."]
+        else:
+            try:
+                check_secret_matches_image(registry_secret, image)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            service = Service.objects.create(
+                app=app,
+                organization_id=app.organization_id,
+                name=name,
+                image=image,
+                registry_secret=registry_secret,
+            )
+            audit_record(
+                action="service.created",
+                organization=app.organization,
+                actor=actor,
+                obj=service,
+                request=request,
+                details={
+                    "app": app.name,
+                    "image": image,
+                    "registry_secret": registry_secret.name if registry_secret else None,
+                },
+            )
+    except IntegrityError:
+        raise ValidationError({"name": [f"A service named “{name}” already exists in {app.name}."]})
+    return service
+
+
+@transaction.atomic
+def service_delete(
+    *, service: Service, actor: Any = None, request: HttpRequest | None = None
+) -> None:
+    audit_record(
+        action="service.deleted",
+        organization=service.organization,
+        actor=actor,
+        obj=service,
+        request=request,
+        details={"app": service.app.name},
+    )
+    service.delete()
+
+
+def service_update(
+    *,
+    service: Service,
+    name: Any,
+    image: Any,
+    registry_secret: Secret | None,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> Service:
+    """Change a service's name, image or secret (None removes it), with the same
+    rules as service_create; raises ValidationError keyed by field.
+    """
+    errors: dict[str, list[str]] = {}
+    name_errors = _name_errors(name)
+    if name_errors:
+        errors["name"] = name_errors
+    elif Service.objects.filter(app_id=service.app_id, name=name).exclude(pk=service.pk).exists():
+        errors["name"] = [f"A service named “{name}” already exists in {service.app.name}."]
+    try:
+        image = check_image(image)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if registry_secret is not None and "image" not in errors:
+        if registry_secret.organization_id != service.organization_id:
+            errors["registry_secret"] = ["No such secret in this organization."]
+        else:
+            try:
+                check_secret_matches_image(registry_secret, image)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    before = {
+        "name": service.name,
+        "image": service.image,
+        "registry_secret": service.registry_secret_id,
+    }
+    service.name, service.image, service.registry_secret = name, image, registry_secret
+    after = {"name": name, "image": image, "registry_secret": getattr(registry_secret, "pk", None)}
+    changed = sorted(field for field in before if before[field] != after[field])
+    try:
+        with transaction.atomic():
+            service.save()
+            audit_record(
+                action="service.updated",
+                organization=service.organization,
+                actor=actor,
+                obj=service,
+                request=request,
+                details={
+                    "app": service.app.name,
+                    "changed_fields": changed,
+                    "image": image,
+                    "registry_secret": registry_secret.name if registry_secret else None,
+                },
+            )
+    except IntegrityError:
+        raise ValidationError(
+            {"name": [f"A service named “{name}” already exists in {service.app.name}."]}
+        )
+    return service
+
+
+class PullSecretUnavailable(ValueError):
+    """The service has no secret, or none of the secret's registries serves its image."""
+
+
+def service_pull_secret(
+    *,
+    service: Service,
+    format: str = "dockerconfigjson",
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> dict[str, Any]:
+    """The Docker config document the platform pulls ``service``'s image with.
+
+    Decrypts the secret (one of the three paths that do), keeps only the
+    registries that serve the image, and audits the export. Raises
+    PullSecretUnavailable, or DecryptionError when the ciphertext cannot be opened.
+    """
+    from regsecrets.registries import credentials_for_image
+    from regsecrets.registry_secrets.services import secret_config
+
+    secret = service.registry_secret
+    if secret is None:
+        raise PullSecretUnavailable(f"Service {service} has no registry secret (public image).")
+    config = secret_config(secret)
+    try:
+        keys = [c.server for c in credentials_for_image(config, service.image)]
+    except ValueError as exc:  # a malformed image or document: say which, never what
+        raise PullSecretUnavailable(f"Service {service}: {exc}")
+    if not keys:
+        raise PullSecretUnavailable(
+            f"No registry of secret “{secret.name}” serves the image of service {service}."
+        )
+    auths = config["auths"]
+    audit_record(
+        action="secret.exported",
+        organization=service.organization,
+        actor=actor,
+        obj=secret,
+        request=request,
+        details={"service": str(service), "format": format, "registries": keys},
+    )
+    return {"auths": {key: auths[key] for key in keys}}

@@ -1,0 +1,349 @@
+"""App and service pages, plus the small JSON endpoints the service form's script uses.
+
+Views are thin: forms check input shape, deploy.services applies the rules
+(names, image parsing, secret-serves-image) and audits, deploy.selectors reads.
+Every object is fetched through the scoping helper, so another organization's
+app, service or secret is a 404.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from regsecrets.accounts.scoping import organization_required, require_manager
+from regsecrets.deploy import selectors, services
+from regsecrets.deploy.forms import (
+    NEW_SECRET,
+    AppForm,
+    ConfirmDeleteForm,
+    ServiceForm,
+    secret_label,
+)
+from regsecrets.deploy.models import App, Service
+from regsecrets.registries import (
+    PROVIDERS,
+    InvalidImageReference,
+    Provider,
+    display_host,
+    parse_image_reference,
+    provider_by_slug,
+)
+from regsecrets.registry_secrets import services as secret_services
+from regsecrets.registry_secrets.forms import provider_form_class
+
+# The inline secret form lives on the same page as the service form: its own ids
+# keep the two forms' "name" inputs apart.
+INLINE_AUTO_ID = "secret_%s"
+
+
+# --- Apps --------------------------------------------------------------------
+
+
+@require_GET
+@organization_required
+def app_list(request: HttpRequest) -> HttpResponse:
+    apps = selectors.app_list(organization=request.organization)
+    return render(request, "deploy/app_list.html", {"apps": apps, "form": AppForm()})
+
+
+@require_http_methods(["GET", "POST"])
+@organization_required
+def app_create(request: HttpRequest) -> HttpResponse:
+    form = AppForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            app = services.app_create(
+                organization=request.organization,
+                name=form.cleaned_data["name"],
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"App “{app.name}” created.")
+            return redirect("deploy:app_detail", app_id=app.pk)
+    return render(request, "deploy/app_form.html", {"form": form})
+
+
+@require_GET
+@organization_required
+def app_detail(request: HttpRequest, app_id: UUID) -> HttpResponse:
+    app = selectors.app_get(organization=request.organization, app_id=app_id)
+    rows = [
+        {"service": s, "pull_key": selectors.pull_key_for(s.registry_secret, s.image)}
+        for s in selectors.app_services(app=app)
+    ]
+    return render(request, "deploy/app_detail.html", {"app": app, "rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+@organization_required
+def app_delete(request: HttpRequest, app_id: UUID) -> HttpResponse:
+    app = selectors.app_get(organization=request.organization, app_id=app_id)
+    require_manager(request)
+    form = ConfirmDeleteForm(request.POST or None, expected=app.name)
+    if request.method == "POST" and form.is_valid():
+        services.app_delete(app=app, actor=request.user, request=request)
+        messages.success(request, f"App “{app.name}” and its services deleted.")
+        return redirect("deploy:app_list")
+    return render(
+        request,
+        "deploy/app_confirm_delete.html",
+        {"app": app, "form": form, "service_count": app.services.count()},
+    )
+
+
+# --- Services ----------------------------------------------------------------
+
+
+def _new_secret_redirect(request: HttpRequest, form_url: str) -> HttpResponse:
+    """Without JavaScript, "Create a new registry secret…" goes to the secret pages
+    and comes back here; what was typed travels in the return URL (no credentials)."""
+    keep = {k: request.POST.get(k, "").strip()[:512] for k in ("name", "image")}
+    back = (
+        f"{form_url}?{urlencode({k: v for k, v in keep.items() if v})}"
+        if any(keep.values())
+        else form_url
+    )
+    return redirect(f"{reverse('registry_secrets:new')}?{urlencode({'next': back})}")
+
+
+def _initial_from_query(request: HttpRequest) -> dict[str, Any]:
+    """Prefill from the return trip of the secret pages (?name=&image=&secret=<id>).
+
+    The secret id only preselects an option of the scoped select; an id that is
+    not one of the organization's secrets selects nothing.
+    """
+    initial: dict[str, Any] = {}
+    for key in ("name", "image"):
+        if request.GET.get(key):
+            initial[key] = request.GET[key][:512]
+    secret = request.GET.get("secret", "")
+    with contextlib.suppress(ValueError):
+        initial["registry_secret"] = str(UUID(secret))
+    return initial
+
+
+def _suggestions(form: ServiceForm, request: HttpRequest, service: Service | None) -> list[Any]:
+    """Secrets that would serve a public-looking image, when the user has not yet
+    said the image is public. Editing without touching the image or secret asks nothing."""
+    data = form.cleaned_data
+    if data.get("registry_secret") is not None or data.get("public_image"):
+        return []
+    if (
+        service is not None
+        and service.image == data["image"]
+        and service.registry_secret_id is None
+    ):
+        return []
+    return selectors.secrets_matching_image(organization=request.organization, image=data["image"])
+
+
+def _service_form_page(
+    request: HttpRequest, *, app: App, service: Service | None, form_url: str
+) -> HttpResponse:
+    initial: dict[str, Any] = {}
+    if service is not None:
+        initial = {
+            "name": service.name,
+            "image": service.image,
+            "registry_secret": service.registry_secret_id,
+        }
+    if request.method == "GET":
+        initial.update(_initial_from_query(request))
+    data = None
+    if request.method == "POST":
+        if request.POST.get("registry_secret") == NEW_SECRET:
+            return _new_secret_redirect(request, form_url)
+        data = request.POST.copy()
+        if data.get("use_secret"):
+            # "Use this secret" under a suggestion: a submit button, so it works without JS.
+            data["registry_secret"] = data["use_secret"]
+    form = ServiceForm(
+        data,
+        initial=initial,
+        organization=request.organization,
+    )
+    suggestions: list[Any] = []
+    if request.method == "POST" and form.is_valid():
+        suggestions = _suggestions(form, request, service)
+        if not suggestions:
+            fields = {
+                "name": form.cleaned_data["name"],
+                "image": form.cleaned_data["image"],
+                "registry_secret": form.cleaned_data["registry_secret"],
+                "actor": request.user,
+                "request": request,
+            }
+            try:
+                if service is None:
+                    saved = services.service_create(app=app, **fields)
+                else:
+                    saved = services.service_update(service=service, **fields)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                verb = "created" if service is None else "saved"
+                messages.success(request, f"Service “{saved.name}” {verb}.")
+                return redirect("deploy:service_detail", service_id=saved.pk)
+    return render(
+        request,
+        "deploy/service_form.html",
+        {
+            "app": app,
+            "service": service,
+            "form": form,
+            "form_url": form_url,
+            "suggestions": suggestions,
+            "providers": PROVIDERS,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@organization_required
+def service_create(request: HttpRequest, app_id: UUID) -> HttpResponse:
+    app = selectors.app_get(organization=request.organization, app_id=app_id)
+    url = reverse("deploy:service_create", kwargs={"app_id": app.pk})
+    return _service_form_page(request, app=app, service=None, form_url=url)
+
+
+@require_http_methods(["GET", "POST"])
+@organization_required
+def service_edit(request: HttpRequest, service_id: UUID) -> HttpResponse:
+    service = selectors.service_get(organization=request.organization, service_id=service_id)
+    url = reverse("deploy:service_edit", kwargs={"service_id": service.pk})
+    return _service_form_page(request, app=service.app, service=service, form_url=url)
+
+
+@require_GET
+@organization_required
+def service_detail(request: HttpRequest, service_id: UUID) -> HttpResponse:
+    service = selectors.service_get(organization=request.organization, service_id=service_id)
+    pull_key = selectors.pull_key_for(service.registry_secret, service.image)
+    try:
+        registry = parse_image_reference(service.image).domain
+    except InvalidImageReference:
+        registry = ""
+    return render(
+        request,
+        "deploy/service_detail.html",
+        {
+            "service": service,
+            "app": service.app,
+            "registry": registry,
+            "pull_key": pull_key,
+            "pull_host": display_host(pull_key) if pull_key else "",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@organization_required
+def service_delete(request: HttpRequest, service_id: UUID) -> HttpResponse:
+    service = selectors.service_get(organization=request.organization, service_id=service_id)
+    require_manager(request)
+    if request.method == "POST":
+        app_id = service.app_id
+        try:
+            services.service_delete(service=service, actor=request.user, request=request)
+        except ProtectedError:  # pragma: no cover - nothing protects a service today
+            messages.error(request, "This service cannot be deleted.")
+            return redirect("deploy:service_detail", service_id=service.pk)
+        messages.success(request, f"Service “{service.name}” deleted.")
+        return redirect("deploy:app_detail", app_id=app_id)
+    return render(
+        request, "deploy/service_confirm_delete.html", {"service": service, "app": service.app}
+    )
+
+
+# --- JSON and fragments for static/js/service-form.js -------------------------
+
+
+def _provider(slug: str) -> Provider:
+    try:
+        return provider_by_slug(slug)
+    except KeyError:
+        raise Http404("No such provider.")
+
+
+@require_GET
+@organization_required
+def inline_secret_fields(request: HttpRequest, slug: str) -> HttpResponse:
+    """The provider's secret form fields (the secret pages' own form class), as HTML."""
+    provider = _provider(slug)
+    form = provider_form_class(provider)(auto_id=INLINE_AUTO_ID)
+    return render(
+        request, "deploy/_inline_secret_fields.html", {"form": form, "provider": provider}
+    )
+
+
+def _errors_json(form: Any) -> dict[str, list[str]]:
+    return {
+        field: [e["message"] for e in errs] for field, errs in form.errors.get_json_data().items()
+    }
+
+
+@sensitive_post_parameters()
+@require_POST
+@organization_required
+def inline_secret_create(request: HttpRequest, slug: str) -> JsonResponse:
+    """Create a secret from the service form's inline panel; JSON in, JSON out.
+
+    201 with {id, name, label} for the select, or 400 with {errors: {field: [..]}}.
+    Credentials are never echoed back.
+    """
+    provider = _provider(slug)
+    form = provider_form_class(provider)(request.POST, request.FILES, auto_id=INLINE_AUTO_ID)
+    if form.is_valid():
+        try:
+            secret = secret_services.secret_create(
+                organization=request.organization,
+                name=form.cleaned_data["name"],
+                provider=provider.key,
+                data=form.provider_data(),
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return JsonResponse(
+                {"id": str(secret.pk), "name": secret.name, "label": secret_label(secret)},
+                status=201,
+            )
+    return JsonResponse({"errors": _errors_json(form)}, status=400)
+
+
+@require_GET
+@organization_required
+def secret_suggestion(request: HttpRequest) -> JsonResponse:
+    """Which of the organization's secrets serve the typed image (metadata only)."""
+    image = request.GET.get("image", "").strip()[:512]
+    try:
+        registry = parse_image_reference(image).domain
+    except InvalidImageReference as exc:
+        return JsonResponse({"registry": None, "matches": [], "error": str(exc)})
+    matches = selectors.secrets_matching_image(organization=request.organization, image=image)
+    return JsonResponse(
+        {
+            "registry": registry,
+            "matches": [
+                {"id": str(m.secret.pk), "name": m.secret.name, "registry": m.registry}
+                for m in matches
+            ],
+        }
+    )

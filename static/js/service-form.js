@@ -1,0 +1,282 @@
+// The service form's enhancements: create a registry secret inline (the secret
+// pages' own provider form, fetched as a fragment and posted with fetch) and a
+// live, non-blocking suggestion of a secret that serves the typed image.
+// Without this script the form still works: the "Create a new registry secret…"
+// option and link go to the secret pages and come back with the secret selected.
+// CSP: no inline code; the CSRF cookie is HttpOnly, so the token is read from
+// the service form's csrfmiddlewaretoken input.
+(function () {
+  "use strict";
+
+  var form = document.getElementById("service-form");
+  var select = document.getElementById("id_registry_secret");
+  var panel = document.getElementById("inline-secret");
+  var inlineForm = document.getElementById("inline-secret-form");
+  if (!form || !select || !panel || !inlineForm) {
+    return;
+  }
+  var NEW = "new";
+  var providerSelect = document.getElementById("inline-provider");
+  var fields = document.getElementById("inline-secret-fields");
+  var saveButton = document.getElementById("inline-secret-save");
+  var cancelButton = document.getElementById("inline-secret-cancel");
+  var link = document.getElementById("new-secret-link");
+  var imageInput = document.getElementById("id_image");
+  var live = document.getElementById("live-suggestion");
+  var previous = select.value === NEW ? "" : select.value;
+
+  function csrfToken() {
+    var input = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function url(template, slug) {
+    return template.replace("__slug__", encodeURIComponent(slug));
+  }
+
+  // --- Inline secret panel -------------------------------------------------
+
+  function clearFields() {
+    fields.textContent = "";
+    saveButton.disabled = true;
+  }
+
+  function openPanel() {
+    panel.hidden = false;
+    providerSelect.focus();
+  }
+
+  function closePanel() {
+    panel.hidden = true;
+    providerSelect.value = "";
+    clearFields();
+  }
+
+  function showGeneralError(message) {
+    var box = fields.querySelector("[data-errors-for='__all__']");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "alert alert-danger";
+      box.setAttribute("role", "alert");
+      fields.prepend(box);
+    }
+    box.textContent = message;
+    box.classList.remove("d-none");
+  }
+
+  function clearErrors() {
+    fields.querySelectorAll(".is-invalid").forEach(function (el) {
+      el.classList.remove("is-invalid");
+      el.removeAttribute("aria-invalid");
+    });
+    fields.querySelectorAll("[data-inline-error]").forEach(function (el) {
+      el.remove();
+    });
+    var box = fields.querySelector("[data-errors-for='__all__']");
+    if (box) {
+      box.textContent = "";
+      box.classList.add("d-none");
+    }
+  }
+
+  function showErrors(errors) {
+    clearErrors();
+    var first = null;
+    Object.keys(errors).forEach(function (name) {
+      var messages = errors[name].join(" ");
+      var input = name === "__all__" ? null : fields.querySelector("[name='" + CSS.escape(name) + "']");
+      if (!input) {
+        showGeneralError(messages);
+        return;
+      }
+      input.classList.add("is-invalid");
+      input.setAttribute("aria-invalid", "true");
+      var feedback = document.createElement("div");
+      feedback.className = "invalid-feedback d-block";
+      feedback.setAttribute("data-inline-error", "");
+      feedback.id = input.id + "_inline_error";
+      feedback.textContent = messages;
+      input.setAttribute("aria-describedby", feedback.id);
+      input.insertAdjacentElement("afterend", feedback);
+      first = first || input;
+    });
+    if (first) {
+      first.focus();
+    }
+  }
+
+  function loadProvider(slug) {
+    clearFields();
+    if (!slug) {
+      return;
+    }
+    fetch(url(inlineForm.dataset.fieldsUrl, slug), {
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" },
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        if (providerSelect.value !== slug) {
+          return; // another provider was chosen meanwhile
+        }
+        // Our own server-rendered fragment: labels, inputs and help, never values.
+        fields.innerHTML = html;
+        fields.querySelectorAll("input, select, textarea, button").forEach(function (el) {
+          el.setAttribute("form", inlineForm.id);
+        });
+        saveButton.disabled = false;
+        var firstInput = fields.querySelector("input, textarea");
+        if (firstInput) {
+          firstInput.focus();
+        }
+      })
+      .catch(function () {
+        showGeneralError("The form could not be loaded. Try again, or use the registry secrets page.");
+      });
+  }
+
+  function addAndSelect(secret) {
+    var option = new Option(secret.label, secret.id);
+    var newOption = select.querySelector("option[value='" + NEW + "']");
+    select.insertBefore(option, newOption);
+    select.value = secret.id;
+    previous = secret.id;
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  inlineForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var slug = providerSelect.value;
+    if (!slug) {
+      return;
+    }
+    var data = new FormData(inlineForm);
+    data.set("csrfmiddlewaretoken", csrfToken());
+    saveButton.disabled = true;
+    fetch(url(inlineForm.dataset.createUrl, slug), {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
+    })
+      .then(function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (body) {
+            return { status: response.status, body: body };
+          });
+      })
+      .then(function (result) {
+        if (result.status === 201) {
+          addAndSelect(result.body);
+          closePanel();
+          select.focus();
+        } else if (result.status === 400 && result.body.errors) {
+          showErrors(result.body.errors);
+        } else {
+          showGeneralError("The secret could not be created (HTTP " + result.status + ").");
+        }
+      })
+      .catch(function () {
+        showGeneralError("The secret could not be created: the server did not answer.");
+      })
+      .finally(function () {
+        saveButton.disabled = !providerSelect.value || !fields.firstChild;
+      });
+  });
+
+  providerSelect.addEventListener("change", function () {
+    loadProvider(providerSelect.value);
+  });
+  cancelButton.addEventListener("click", function () {
+    closePanel();
+    select.focus();
+  });
+  if (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      openPanel();
+    });
+  }
+
+  // --- The select ------------------------------------------------------------
+
+  select.addEventListener("change", function () {
+    if (select.value === NEW) {
+      // Choosing "Create a new registry secret…" opens the panel; the select keeps
+      // its previous choice until a secret is created.
+      select.value = previous;
+      openPanel();
+      return;
+    }
+    previous = select.value;
+    suggest();
+  });
+
+  // --- Live suggestion -----------------------------------------------------------
+
+  var timer = null;
+  var sequence = 0;
+
+  function hideSuggestion() {
+    live.hidden = true;
+  }
+
+  function suggest() {
+    if (!live || !imageInput) {
+      return;
+    }
+    var image = imageInput.value.trim();
+    if (select.value || !image) {
+      hideSuggestion();
+      return;
+    }
+    var mine = ++sequence;
+    fetch(form.dataset.suggestUrl + "?" + new URLSearchParams({ image: image }), {
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" },
+    })
+      .then(function (response) {
+        return response.ok ? response.json() : { matches: [] };
+      })
+      .then(function (body) {
+        if (mine !== sequence || select.value) {
+          return;
+        }
+        var match = (body.matches || [])[0];
+        if (!match) {
+          hideSuggestion();
+          return;
+        }
+        live.querySelector("[data-text]").textContent =
+          "The secret “" + match.name + "” matches the registry " + match.registry + " — select it?";
+        live.querySelector("[data-select]").dataset.secretId = match.id;
+        live.hidden = false;
+      })
+      .catch(hideSuggestion);
+  }
+
+  if (live && imageInput) {
+    imageInput.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(suggest, 300);
+    });
+    live.querySelector("[data-select]").addEventListener("click", function (event) {
+      select.value = event.currentTarget.dataset.secretId;
+      previous = select.value;
+      hideSuggestion();
+      select.focus();
+    });
+    if (!document.getElementById("server-suggestion")) {
+      suggest(); // the page came back with the server's own suggestion otherwise
+    }
+  }
+})();
