@@ -1,6 +1,15 @@
+"""Organizations, memberships and API tokens in the admin.
+
+Tokens are shown by prefix only: the token itself is never stored (a SHA-256
+digest is), and the digest is not shown either, since it is what a request's
+token is looked up by.
+"""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from regsecrets.accounts.models import ApiToken, Membership, Organization
 
@@ -22,7 +31,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
-    list_filter = ["role"]
+    list_filter = ["role", "organization"]
     search_fields = ["user__username", "organization__slug", "organization__name"]
     list_select_related = ["user", "organization"]
     autocomplete_fields = ["user", "organization"]
@@ -30,14 +39,36 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Only prefixes are shown: the token itself is never stored."""
+    """Read-only but revocable; issuing happens on the site, where the token is shown once."""
 
-    list_display = ["name", "prefix", "user", "organization", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "user",
+        "organization",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["organization"]
     search_fields = ["name", "prefix", "user__username", "organization__slug"]
     list_select_related = ["user", "organization"]
     fields = ["name", "prefix", "user", "organization", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = fields
+    actions = ["revoke"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False
+
+    @admin.action(permissions=["delete"], description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        from regsecrets.api.tokens import token_revoke
+
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            token_revoke(token=token, actor=request.user, request=request)
+            count += 1
+        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)

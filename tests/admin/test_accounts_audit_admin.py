@@ -1,0 +1,71 @@
+"""Organizations, memberships, API tokens (prefixes only) and the read-only audit trail."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from regsecrets.accounts.models import ApiToken
+from regsecrets.api.tokens import token_create
+from regsecrets.audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_audit_events_can_be_viewed_but_not_added_changed_or_deleted(admin, secret):
+    event = AuditEvent.objects.get(action="secret.created")
+    change = reverse("admin:audit_auditevent_change", args=[event.pk])
+    assert admin.get(reverse("admin:audit_auditevent_changelist")).status_code == 200
+    assert admin.get(change).status_code == 200  # the view-only page
+    assert admin.get(reverse("admin:audit_auditevent_add")).status_code == 403
+    assert admin.post(reverse("admin:audit_auditevent_add"), {"action": "x"}).status_code == 403
+    assert admin.post(change, {"action": "forged"}).status_code == 403
+    assert admin.get(reverse("admin:audit_auditevent_delete", args=[event.pk])).status_code == 403
+    assert (
+        admin.post(
+            reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    bulk = admin.post(
+        reverse("admin:audit_auditevent_changelist"),
+        {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
+    )
+    assert bulk.status_code in (200, 302)
+    event.refresh_from_db()
+    assert event.action == "secret.created"
+
+
+def test_api_tokens_show_prefixes_never_tokens_or_digests(admin, alice, org):
+    token, raw = token_create(user=alice, organization=org, name="ci")
+    pages = [
+        admin.get(reverse("admin:accounts_apitoken_changelist")),
+        admin.get(reverse("admin:accounts_apitoken_change", args=[token.pk])),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert token.prefix in text
+        assert raw not in text
+        assert token.digest not in text
+    assert admin.get(reverse("admin:accounts_apitoken_add")).status_code == 403
+
+
+def test_revoke_action_revokes_through_the_token_service(admin, superuser, alice, org):
+    token, _ = token_create(user=alice, organization=org, name="ci")
+    admin.post(
+        reverse("admin:accounts_apitoken_changelist"),
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    assert AuditEvent.objects.filter(action="token.revoked", actor=superuser).exists()
+
+
+def test_organization_and_membership_pages(admin, org, alice):
+    for url in [
+        reverse("admin:accounts_organization_changelist"),
+        reverse("admin:accounts_organization_change", args=[org.pk]),
+        reverse("admin:accounts_membership_changelist"),
+        reverse("admin:accounts_membership_change", args=[org.memberships.get().pk]),
+    ]:
+        assert admin.get(url).status_code == 200, url
