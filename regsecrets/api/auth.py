@@ -1,0 +1,266 @@
+"""Bearer-token authentication and the wrapper every /v1 view goes through.
+
+``endpoint(GET=handler, POST=handler)`` builds one view per URL: it refuses unknown
+methods, authenticates the ``Authorization: Bearer rst_…`` header (never the
+session cookie, so the API is CSRF-exempt by construction), slows down addresses
+that keep sending invalid tokens, sets ``request.user``, ``request.organization``,
+``request.membership`` and ``request.api_token``, and turns every expected error
+into Koyeb's error shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import connection
+from django.db.models import Field, Model, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from regsecrets.accounts.models import MANAGER_ROLES, ApiToken, Membership, Organization
+from regsecrets.api import errors
+from regsecrets.api.tokens import MAX_TOKEN_LENGTH, TOKEN_PREFIX, token_digest
+from regsecrets.crypto import DecryptionError
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[..., HttpResponse]
+M = TypeVar("M", bound=Model)
+
+FAILURE_WINDOW_SECONDS = 15 * 60
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# --- invalid-token limiting -----------------------------------------------------
+
+
+def _failure_key(ip: str) -> str:
+    return f"regsecrets:api-token-failures:{ip}"
+
+
+def failure_count(ip: str) -> int:
+    try:
+        return int(cache.get(_failure_key(ip), 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def record_failure(ip: str) -> None:
+    """Count one invalid token from ``ip``; the window starts at the first failure."""
+    key = _failure_key(ip)
+    if cache.add(key, 1, timeout=FAILURE_WINDOW_SECONDS):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=FAILURE_WINDOW_SECONDS)
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+# --- authentication ---------------------------------------------------------------
+
+
+def _bearer(request: HttpRequest) -> str | None:
+    """The token of the Authorization header; "" when the header is not a Bearer token."""
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if header is None:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return ""
+    return value.strip()
+
+
+def _select(model: type[Model], alias: str) -> tuple[list[Field], list[str]]:
+    fields = list(model._meta.concrete_fields)
+    qn = connection.ops.quote_name
+    return fields, [f"{alias}.{qn(f.column)}" for f in fields]
+
+
+@functools.cache
+def _lookup_sql() -> tuple[str, list[Field], list[Field], list[Field]]:
+    """One query for token, user, organization and membership, built from the models.
+
+    Authentication runs on every API request; composing this through the ORM
+    (select_related plus a membership lookup) costs several times more Python than
+    the database work, so it is written once by hand and its rows go through the
+    same converters the ORM would apply.
+    """
+    user_model = get_user_model()
+    qn = connection.ops.quote_name
+    token_fields, token_cols = _select(ApiToken, "t")
+    user_fields, user_cols = _select(user_model, "u")
+    org_fields, org_cols = _select(Organization, "o")
+    columns = ", ".join([*token_cols, *user_cols, *org_cols, "m.id", f"m.{qn('role')}"])
+    user_pk = qn(user_model._meta.pk.column)
+    user_id, org_id = qn("user_id"), qn("organization_id")
+    # Identifiers only, from the models' metadata and quoted; the digest is a parameter.
+    sql = (
+        f"SELECT {columns} FROM {qn(ApiToken._meta.db_table)} t "  # noqa: S608
+        f"INNER JOIN {qn(user_model._meta.db_table)} u ON u.{user_pk} = t.{user_id} "
+        f"INNER JOIN {qn(Organization._meta.db_table)} o ON o.{qn('id')} = t.{org_id} "
+        f"INNER JOIN {qn(Membership._meta.db_table)} m "
+        f"ON m.{user_id} = t.{user_id} AND m.{org_id} = t.{org_id} "
+        f"WHERE t.{qn('digest')} = %s AND t.{qn('revoked_at')} IS NULL"
+    )
+    return sql, token_fields, user_fields, org_fields
+
+
+def _instance(model: type[M], fields: list[Field], values: tuple[Any, ...]) -> M:
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
+            connection
+        ):
+            value = converter(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def _lookup(raw: str) -> tuple[ApiToken, Membership] | None:
+    """The active token of an active user who is still a member; None otherwise."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > MAX_TOKEN_LENGTH or not raw.isascii():
+        return None
+    sql, token_fields, user_fields, org_fields = _lookup_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token_digest(raw)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    a, b = len(token_fields), len(token_fields) + len(user_fields)
+    c = b + len(org_fields)
+    token = _instance(ApiToken, token_fields, row[:a])
+    user = _instance(get_user_model(), user_fields, row[a:b])
+    organization = _instance(Organization, org_fields, row[b:c])
+    if not user.is_active:
+        return None
+    token.user, token.organization = user, organization
+    member = Membership(pk=row[c], user=user, organization=organization, role=row[c + 1])
+    member._state.adding = False
+    member._state.db = connection.alias
+    return token, member
+
+
+def _touch(token: ApiToken) -> None:
+    """Record use at most once a minute per token: no write on most requests."""
+    now = timezone.now()
+    cutoff = now - LAST_USED_RESOLUTION
+    if token.last_used_at is not None and token.last_used_at > cutoff:
+        return
+    ApiToken.objects.filter(pk=token.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=cutoff)
+    ).update(last_used_at=now)
+
+
+def authenticate(request: HttpRequest) -> HttpResponse | None:
+    """Set the request's user, organization, membership and token; or return the refusal."""
+    ip = _client_ip(request)
+    limit = int(getattr(settings, "REGSECRETS_API_TOKEN_FAILURE_LIMIT", 20))
+    if failure_count(ip) >= limit:
+        response = errors.error_response(
+            429,
+            errors.RESOURCE_EXHAUSTED,
+            "Too many requests with invalid API tokens from this address; try again later.",
+        )
+        response["Retry-After"] = str(FAILURE_WINDOW_SECONDS)
+        return response
+    raw = _bearer(request)
+    if raw is None:
+        return errors.error_response(
+            401, errors.UNAUTHENTICATED, "Send an API token: Authorization: Bearer TOKEN."
+        )
+    found = _lookup(raw) if raw else None
+    if found is None:
+        record_failure(ip)
+        return errors.error_response(
+            401, errors.UNAUTHENTICATED, "The API token is invalid, revoked or no longer usable."
+        )
+    token, membership = found
+    request.user = token.user
+    request.organization = token.organization  # type: ignore[attr-defined]
+    request.membership = membership  # type: ignore[attr-defined]
+    request.api_token = token  # type: ignore[attr-defined]
+    _touch(token)
+    return None
+
+
+def require_manager(request: HttpRequest) -> None:
+    if request.membership.role not in MANAGER_ROLES:  # type: ignore[attr-defined]
+        raise errors.ApiError(
+            403,
+            errors.PERMISSION_DENIED,
+            "Only owners and admins of this organization can do that.",
+        )
+
+
+# --- the wrapper ------------------------------------------------------------------
+
+
+def endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
+    """One view for one URL, dispatching on the method to ``handlers``."""
+    allowed = ", ".join(sorted(handlers))
+
+    @csrf_exempt
+    def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        handler = handlers.get(request.method or "")
+        if handler is None:
+            response = errors.error_response(
+                405, errors.METHOD_NOT_ALLOWED, f"Use one of: {allowed}."
+            )
+            response["Allow"] = allowed
+            return response
+        refusal = authenticate(request)
+        if refusal is not None:
+            return _finish(refusal)
+        try:
+            response = handler(request, **kwargs)
+        except errors.ApiError as exc:
+            response = exc.response()
+        except Http404:
+            response = errors.not_found().response()
+        except PermissionDenied:
+            response = errors.error_response(
+                403, errors.PERMISSION_DENIED, "Your role does not allow that."
+            )
+        except RequestDataTooBig:
+            response = _too_large()
+        except DecryptionError as exc:
+            # The message names the row and key id, never key material; log it for
+            # the operator and tell the client what to do.
+            logger.error("API: %s", exc)
+            response = errors.error_response(
+                errors.DECRYPTION_FAILED_STATUS,
+                errors.DECRYPTION_FAILED,
+                "The stored credentials of this secret cannot be decrypted (damaged, or "
+                "encrypted with a key that is no longer configured). Ask an operator to "
+                "check the encryption keys, or delete the secret and create it again.",
+            )
+        return _finish(response)
+
+    view.__name__ = "api_" + "_".join(h.__name__ for h in handlers.values())
+    return view
+
+
+def _too_large() -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return errors.error_response(
+        413, errors.PAYLOAD_TOO_LARGE, f"The request body is larger than {limit} bytes."
+    )
+
+
+def _finish(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    return response

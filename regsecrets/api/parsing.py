@@ -1,0 +1,141 @@
+"""Reading requests defensively: every malformed input becomes a 400, never a 500."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.http import HttpRequest
+
+from regsecrets.api import errors
+
+MAX_QUERY_TEXT = 256
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+def read_json(request: HttpRequest, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object (``{}`` for an empty body when allowed)."""
+    body = request.body  # RequestDataTooBig above DATA_UPLOAD_MAX_MEMORY_SIZE
+    if not body.strip():
+        if allow_empty:
+            return {}
+        raise errors.validation_error([], "Send a JSON object as the request body.")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
+        raise errors.validation_error([], "The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise errors.validation_error([], "The request body must be a JSON object.")
+    try:
+        bad = _bad_string_path(data, "")
+    except RecursionError:
+        raise errors.validation_error([], "The request body is nested too deeply.")
+    if bad is not None:
+        raise errors.field_error(
+            bad or "body", "Text cannot contain NUL characters or unpaired surrogates."
+        )
+    return data
+
+
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _bad_string_path(value: Any, path: str) -> str | None:
+    """The path of the first string no database can store (NUL, lone surrogate)."""
+    if isinstance(value, str):
+        return path if _unstorable(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _unstorable(key):
+                return path
+            found = _bad_string_path(item, f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _bad_string_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def text(value: Any, path: str, *, required: bool = False) -> str | None:
+    """A JSON string (or null/absent); refuse other JSON types by field path."""
+    if value is None:
+        if required:
+            raise errors.field_error(path, "This field is required.")
+        return None
+    if not isinstance(value, str):
+        raise errors.field_error(path, "Must be a string.")
+    if required and not value.strip():
+        raise errors.field_error(path, "This field is required.")
+    return value
+
+
+def obj(value: Any, path: str) -> dict[str, Any] | None:
+    """A JSON object (or null/absent)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise errors.field_error(path, "Must be a JSON object.")
+    return value
+
+
+def query_text(request: HttpRequest, name: str) -> str:
+    value = request.GET.get(name, "")
+    if len(value) > MAX_QUERY_TEXT or _has_control(value):
+        raise errors.field_error(
+            name, f"Use at most {MAX_QUERY_TEXT} characters, without control characters."
+        )
+    return value
+
+
+def query_list(request: HttpRequest, name: str) -> list[str]:
+    """A repeated parameter (``types=A&types=B``); comma-separated values are split too."""
+    values: list[str] = []
+    for item in request.GET.getlist(name):
+        if len(item) > MAX_QUERY_TEXT or _has_control(item):
+            raise errors.field_error(name, "Unexpected characters in a value.")
+        values.extend(part.strip() for part in item.split(",") if part.strip())
+    return values
+
+
+def query_int(request: HttpRequest, name: str, *, default: int, maximum: int) -> int:
+    """Koyeb sends limit and offset as strings; accept only plain non-negative integers."""
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise errors.field_error(name, "Must be a non-negative integer.")
+    value = int(raw)
+    if value > maximum:
+        raise errors.field_error(name, f"Must be at most {maximum}.")
+    return value
+
+
+def query_uuids(request: HttpRequest, name: str) -> list[uuid.UUID]:
+    ids = []
+    for item in query_list(request, name):
+        try:
+            ids.append(uuid.UUID(item))
+        except ValueError:
+            raise errors.field_error(name, "Must be an id returned by this API.")
+    return ids
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return None

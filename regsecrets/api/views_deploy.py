@@ -1,0 +1,217 @@
+"""/v1/apps and /v1/services: just enough of Koyeb's to pick a registry secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, JsonResponse
+
+from regsecrets.accounts.scoping import get_scoped_or_404, scoped
+from regsecrets.api import errors, parsing
+from regsecrets.api.auth import endpoint
+from regsecrets.api.representations import app_json, service_json
+from regsecrets.deploy import services
+from regsecrets.deploy.models import App, Service
+from regsecrets.registry_secrets.models import Secret
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000_000
+
+
+def _page(request: HttpRequest) -> tuple[int, int]:
+    limit = parsing.query_int(request, "limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+    offset = parsing.query_int(request, "offset", default=0, maximum=MAX_OFFSET)
+    return limit, offset
+
+
+# --- apps -----------------------------------------------------------------------------
+
+
+def app_list(request: HttpRequest) -> JsonResponse:
+    limit, offset = _page(request)
+    name = parsing.query_text(request, "name")
+    ids = parsing.query_uuids(request, "ids")
+    apps = scoped(App.objects.all(), request.organization)  # type: ignore[attr-defined]
+    if name:
+        apps = apps.filter(name__icontains=name)
+    if ids:
+        apps = apps.filter(pk__in=ids)
+    count = apps.count()
+    page = list(apps.order_by("name", "pk")[offset : offset + limit]) if count > offset else []
+    return JsonResponse(
+        {
+            "apps": [app_json(a) for a in page],
+            "limit": limit,
+            "offset": offset,
+            "count": count,
+            "has_next": offset + len(page) < count,
+        }
+    )
+
+
+def app_create(request: HttpRequest) -> JsonResponse:
+    body = parsing.read_json(request)
+    name = parsing.text(body.get("name"), "name", required=True)
+    try:
+        app = services.app_create(
+            organization=request.organization,  # type: ignore[attr-defined]
+            name=name,
+            actor=request.user,
+            request=request,
+        )
+    except ValidationError as exc:
+        fields = errors.fields_from(exc.message_dict, {})
+        if App.objects.filter(organization=request.organization, name=name).exists():  # type: ignore[attr-defined]
+            raise errors.ApiError(
+                409, errors.ALREADY_EXISTS, "An app with this name already exists.", fields
+            )
+        raise errors.validation_error(fields)
+    return JsonResponse({"app": app_json(app)})
+
+
+def _app(request: HttpRequest, app_id: str) -> App:
+    return get_scoped_or_404(App.objects.all(), request.organization, pk=app_id)  # type: ignore[attr-defined]
+
+
+def app_get(request: HttpRequest, app_id: str) -> JsonResponse:
+    return JsonResponse({"app": app_json(_app(request, app_id))})
+
+
+def app_delete(request: HttpRequest, app_id: str) -> JsonResponse:
+    services.app_delete(app=_app(request, app_id), actor=request.user, request=request)
+    return JsonResponse({})
+
+
+# --- services -------------------------------------------------------------------------
+
+_SERVICE_FIELDS = {
+    "image": "definition.docker.image",
+    "registry_secret": "definition.docker.image_registry_secret",
+}
+
+
+def service_list(request: HttpRequest) -> JsonResponse:
+    limit, offset = _page(request)
+    name = parsing.query_text(request, "name")
+    app_ids = parsing.query_uuids(request, "app_id")
+    ids = parsing.query_uuids(request, "ids")
+    rows = scoped(Service.objects.select_related("registry_secret"), request.organization)  # type: ignore[attr-defined]
+    if app_ids:
+        rows = rows.filter(app_id__in=app_ids)
+    if name:
+        rows = rows.filter(name__icontains=name)
+    if ids:
+        rows = rows.filter(pk__in=ids)
+    count = rows.count()
+    page = (
+        list(rows.order_by("app__name", "name", "pk")[offset : offset + limit])
+        if count > offset
+        else []
+    )
+    return JsonResponse(
+        {
+            "services": [service_json(s) for s in page],
+            "limit": limit,
+            "offset": offset,
+            "count": count,
+            "has_next": offset + len(page) < count,
+        }
+    )
+
+
+def _definition(body: dict[str, Any]) -> tuple[str | None, str, str, str | None]:
+    """(service name, where the name came from, image, secret name) from a CreateService."""
+    definition = parsing.obj(body.get("definition"), "definition")
+    if definition is None:
+        raise errors.field_error("definition", "This field is required.")
+    for source in ("git", "database", "archive"):
+        if definition.get(source) is not None:
+            raise errors.field_error(
+                f"definition.{source}", "Only Docker image sources are supported."
+            )
+    docker = parsing.obj(definition.get("docker"), "definition.docker")
+    if docker is None:
+        raise errors.field_error("definition.docker.image", "This field is required.")
+    image = parsing.text(docker.get("image"), "definition.docker.image", required=True)
+    secret_name = parsing.text(
+        docker.get("image_registry_secret"), "definition.docker.image_registry_secret"
+    )
+    name = parsing.text(body.get("name"), "name")
+    name_path = "name"
+    if not name:
+        name = parsing.text(definition.get("name"), "definition.name")
+        name_path = "definition.name"
+    return name, name_path, image or "", secret_name or None
+
+
+def service_create(request: HttpRequest) -> JsonResponse:
+    if request.GET.get("dry_run", "").lower() in ("1", "true"):
+        raise errors.field_error("dry_run", "Dry runs are not supported.")
+    body = parsing.read_json(request)
+    app_id = parsing.text(body.get("app_id"), "app_id", required=True)
+    name, name_path, image, secret_name = _definition(body)
+    organization = request.organization  # type: ignore[attr-defined]
+    app = App.objects.filter(organization=organization, pk=parsing.parse_uuid(app_id or "")).first()
+    if app is None:
+        raise errors.field_error("app_id", "No such app in this organization.")
+    secret = None
+    if secret_name:
+        secret = (
+            Secret.objects.defer("document")
+            .filter(organization=organization, name=secret_name)
+            .first()
+        )
+        if secret is None:
+            raise errors.field_error(
+                "definition.docker.image_registry_secret",
+                "No registry secret with this name in this organization.",
+            )
+    try:
+        service = services.service_create(
+            app=app,
+            name=name or "",
+            image=image,
+            registry_secret=secret,
+            actor=request.user,
+            request=request,
+        )
+    except ValidationError as exc:
+        fields = errors.fields_from(exc.message_dict, {**_SERVICE_FIELDS, "name": name_path})
+        if (
+            set(exc.message_dict) == {"name"}
+            and Service.objects.filter(app=app, name=name).exists()
+        ):
+            raise errors.ApiError(
+                409,
+                errors.ALREADY_EXISTS,
+                "A service with this name already exists in this app.",
+                fields,
+            )
+        raise errors.validation_error(fields)
+    return JsonResponse(
+        {"service": service_json(service, secret_name=secret.name if secret else "")}
+    )
+
+
+def _service(request: HttpRequest, service_id: str) -> Service:
+    rows = Service.objects.select_related("registry_secret", "app", "organization")
+    return get_scoped_or_404(rows, request.organization, pk=service_id)  # type: ignore[attr-defined]
+
+
+def service_get(request: HttpRequest, service_id: str) -> JsonResponse:
+    return JsonResponse({"service": service_json(_service(request, service_id))})
+
+
+def service_delete(request: HttpRequest, service_id: str) -> JsonResponse:
+    services.service_delete(
+        service=_service(request, service_id), actor=request.user, request=request
+    )
+    return JsonResponse({})
+
+
+apps_collection = endpoint(GET=app_list, POST=app_create)
+app_detail = endpoint(GET=app_get, DELETE=app_delete)
+services_collection = endpoint(GET=service_list, POST=service_create)
+service_detail = endpoint(GET=service_get, DELETE=service_delete)

@@ -1,0 +1,76 @@
+"""/v1/docker-helper/verify: can this image be pulled, with this secret?"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+
+from regsecrets.accounts.scoping import get_scoped_or_404
+from regsecrets.api import errors, parsing
+from regsecrets.api.auth import endpoint
+from regsecrets.audit.services import audit_record
+from regsecrets.registries import client
+from regsecrets.registry_secrets import services
+from regsecrets.registry_secrets.models import Secret
+
+MAX_IMAGE_LENGTH = 512
+# Koyeb's VerifyDockerImageReplyErrCode has no TLS or FORBIDDEN_ADDRESS; the SDK
+# refuses unknown enum values, so those are reported as REGISTRY_ERROR in "code"
+# and precisely in "detail_code".
+KOYEB_CODES = frozenset(
+    {
+        client.AUTH_ACCESS_DENIED,
+        client.ANON_ACCESS_DENIED,
+        client.AUTH_NOT_FOUND,
+        client.ANON_NOT_FOUND,
+        client.REGISTRY_ERROR,
+        client.TIMEOUT,
+        client.DNS,
+        client.MALFORMED,
+        client.INVALID_SCHEME,
+    }
+)
+
+
+def verify(request: HttpRequest) -> JsonResponse:
+    image = request.GET.get("image", "")
+    if not image.strip():
+        raise errors.field_error("image", "This field is required.")
+    if len(image) > MAX_IMAGE_LENGTH:
+        raise errors.field_error("image", f"Use at most {MAX_IMAGE_LENGTH} characters.")
+    secret_id = request.GET.get("secret_id", "")
+    secret = None
+    config = None
+    if secret_id:
+        secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=secret_id)  # type: ignore[attr-defined]
+        config = services.secret_config(secret)  # decrypts; DecryptionError -> 409
+    result = client.check_image(image, config, options=client.ClientOptions.from_settings())
+    if result.success:
+        code = "UNKNOWN"  # Koyeb's enum default: no error
+    else:
+        code = result.code if result.code in KOYEB_CODES else client.REGISTRY_ERROR
+    if secret is not None:
+        audit_record(
+            action="secret.verified",
+            organization=request.organization,  # type: ignore[attr-defined]
+            actor=request.user,
+            obj=secret,
+            request=request,
+            details={
+                "image": image if not parsing._has_control(image) else "",
+                "success": result.success,
+                "code": result.code,
+                "registry": result.registry,
+            },
+        )
+    return JsonResponse(
+        {
+            "success": result.success,
+            "reason": result.reason,
+            "code": code,
+            "detail_code": result.code,
+            "registry": result.registry,
+        }
+    )
+
+
+verify_view = endpoint(GET=verify)

@@ -1,0 +1,254 @@
+"""/v1/secrets: registry secrets, Koyeb-compatible."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.debug import sensitive_variables
+
+from regsecrets.accounts.scoping import get_scoped_or_404, scoped
+from regsecrets.api import errors, parsing
+from regsecrets.api.auth import endpoint, require_manager
+from regsecrets.api.representations import REGISTRY, secret_json
+from regsecrets.registries import PROVIDERS, Provider, get_provider
+from regsecrets.registry_secrets import services
+from regsecrets.registry_secrets.models import Secret
+
+PROVIDER_KEYS: tuple[str, ...] = tuple(p.key for p in PROVIDERS)
+SECRET_TYPES = ("SIMPLE", "REGISTRY", "MANAGED")
+UNSUPPORTED_TYPE = (
+    "Only registry secrets (type REGISTRY) are supported; SIMPLE and MANAGED secrets are not."
+)
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000_000
+
+
+def _provider_inputs(provider: Provider) -> dict[str, Any]:
+    return {spec.name: spec for spec in (*provider.fields, *provider.extra_fields)}
+
+
+@sensitive_variables("sub", "data")
+def _provider_data(provider: Provider, sub: Mapping[str, Any]) -> dict[str, str]:
+    """Check a provider sub-object's keys and JSON types; the provider checks values."""
+    inputs = _provider_inputs(provider)
+    problems = []
+    data: dict[str, str] = {}
+    for key, value in sub.items():
+        if key not in inputs:
+            problems.append((f"{provider.key}.{key}", "Unknown field for this registry."))
+        elif value is not None and not isinstance(value, str):
+            problems.append((f"{provider.key}.{key}", "Must be a string."))
+        elif value is not None:
+            data[key] = value
+    if problems:
+        raise errors.validation_error(problems)
+    return data
+
+
+def _raise_validation(exc: ValidationError, provider_key: str, *, name_taken: bool) -> None:
+    message_dict = exc.message_dict
+    mapping = {"__all__": provider_key}
+    for name in message_dict:
+        if name not in ("name", "__all__"):
+            mapping[name] = f"{provider_key}.{name}"
+    fields = errors.fields_from(message_dict, mapping)
+    if name_taken and set(message_dict) == {"name"}:
+        raise errors.ApiError(
+            409, errors.ALREADY_EXISTS, "A secret with this name already exists.", fields
+        )
+    raise errors.validation_error(fields)
+
+
+def _check_type(value: Any) -> None:
+    if value is None or value == REGISTRY:
+        return
+    if value in ("SIMPLE", "MANAGED"):
+        raise errors.field_error("type", UNSUPPORTED_TYPE)
+    raise errors.field_error("type", "Unknown type; use REGISTRY.")
+
+
+# --- list and create --------------------------------------------------------------
+
+
+def secret_list(request: HttpRequest) -> JsonResponse:
+    name = parsing.query_text(request, "name")
+    types = parsing.query_list(request, "types")
+    ids = parsing.query_uuids(request, "ids")
+    limit = parsing.query_int(request, "limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+    offset = parsing.query_int(request, "offset", default=0, maximum=MAX_OFFSET)
+    unknown = [t for t in types if t not in SECRET_TYPES]
+    if unknown:
+        raise errors.field_error("types", f"Unknown type {unknown[0][:40]!r}; use REGISTRY.")
+    secrets = scoped(Secret.objects.all(), request.organization).defer("document")  # type: ignore[attr-defined]
+    if types and REGISTRY not in types:
+        # Every secret here is a registry secret: SIMPLE or MANAGED alone match none.
+        secrets = secrets.none()
+    if name:
+        secrets = secrets.filter(name__icontains=name)
+    if ids:
+        secrets = secrets.filter(pk__in=ids)
+    count = secrets.count()
+    page = list(secrets.order_by("name", "pk")[offset : offset + limit]) if count > offset else []
+    return JsonResponse(
+        {
+            "secrets": [secret_json(s) for s in page],
+            "limit": limit,
+            "offset": offset,
+            "count": count,
+        }
+    )
+
+
+@sensitive_variables("body", "sub", "data")
+def secret_create(request: HttpRequest) -> JsonResponse:
+    body = parsing.read_json(request)
+    kind = body.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise errors.field_error("type", "Must be a string.")
+    _check_type(kind)
+    name = parsing.text(body.get("name"), "name", required=True)
+    present = [key for key in PROVIDER_KEYS if body.get(key) is not None]
+    if len(present) != 1:
+        what = "none" if not present else ", ".join(present)
+        raise errors.field_error(
+            "type",
+            f"Send exactly one registry object ({', '.join(PROVIDER_KEYS)}); got {what}.",
+        )
+    provider = get_provider(present[0])
+    sub = parsing.obj(body[provider.key], provider.key) or {}
+    data = _provider_data(provider, sub)
+    try:
+        secret = services.secret_create(
+            organization=request.organization,  # type: ignore[attr-defined]
+            name=name or "",
+            provider=provider.key,
+            data=data,
+            actor=request.user,
+            request=request,
+        )
+    except ValidationError as exc:
+        taken = Secret.objects.filter(
+            organization=request.organization, name=(name or "").strip()
+        ).exists()  # type: ignore[attr-defined]
+        _raise_validation(exc, provider.key, name_taken=taken)
+    return JsonResponse({"secret": secret_json(secret)})
+
+
+# --- one secret -------------------------------------------------------------------
+
+
+def _get(request: HttpRequest, secret_id: str, *, document: bool = False) -> Secret:
+    secrets = Secret.objects.all() if document else Secret.objects.defer("document")
+    secret = get_scoped_or_404(secrets, request.organization, pk=secret_id)  # type: ignore[attr-defined]
+    secret.organization = request.organization  # type: ignore[attr-defined]  # scoped: same row
+    return secret
+
+
+def secret_get(request: HttpRequest, secret_id: str) -> JsonResponse:
+    return JsonResponse({"secret": secret_json(_get(request, secret_id))})
+
+
+def _mask(request: HttpRequest) -> list[str] | None:
+    raw = request.GET.get("update_mask")
+    if raw is None:
+        return None
+    if len(raw) > 1000 or parsing._has_control(raw):
+        raise errors.field_error("update_mask", "Unexpected characters.")
+    return [path.strip() for path in raw.split(",") if path.strip()]
+
+
+@sensitive_variables("body", "sub", "data", "given")
+def _update_data(
+    secret: Secret, body: dict[str, Any], mask: list[str] | None, *, partial: bool
+) -> dict[str, str]:
+    """What to hand to secret_update, following PUT / PATCH / update_mask semantics.
+
+    Absent or empty credential fields keep the stored value (write-only fields are
+    never required again); absent optional non-secret fields are cleared by PUT and
+    by a mask naming them, kept by PATCH.
+    """
+    provider = get_provider(secret.provider)
+    for key in PROVIDER_KEYS:
+        if key != secret.provider and body.get(key) is not None:
+            raise errors.field_error(
+                key, f"A secret's registry cannot be changed; this one is {secret.provider}."
+            )
+    if mask is not None and "type" in mask:
+        _check_type(body.get("type"))
+    if mask is None or "name" in mask:
+        name = body.get("name")
+        if name is not None and name != secret.name:
+            raise errors.field_error(
+                "name", "A secret cannot be renamed: services refer to it by name."
+            )
+    raw_sub = parsing.obj(body.get(provider.key), provider.key)
+    given = _provider_data(provider, raw_sub or {})
+    inputs = list(_provider_inputs(provider))
+    if mask is None:
+        if partial:
+            return given
+        if raw_sub is None:
+            raise errors.field_error(provider.key, f"Send the {provider.key} object to replace.")
+        return {field: given.get(field, "") for field in inputs}
+    data: dict[str, str] = {}
+    for path in mask:
+        if path in ("name", "type"):
+            continue
+        if path == provider.key:
+            data.update({field: given.get(field, "") for field in inputs})
+            continue
+        head, _, field = path.partition(".")
+        if head == provider.key and field in inputs:
+            data[field] = given.get(field, "")
+            continue
+        raise errors.field_error("update_mask", f"Unknown path {path[:80]!r} for this secret.")
+    return data
+
+
+def _update(request: HttpRequest, secret_id: str, *, partial: bool) -> JsonResponse:
+    secret = _get(request, secret_id, document=True)
+    mask = _mask(request)
+    body = parsing.read_json(request)
+    data = _update_data(secret, body, mask, partial=partial)
+    try:
+        secret = services.secret_update(
+            secret=secret, data=data, actor=request.user, request=request
+        )
+    except ValidationError as exc:
+        _raise_validation(exc, secret.provider, name_taken=False)
+    return JsonResponse({"secret": secret_json(secret)})
+
+
+def secret_put(request: HttpRequest, secret_id: str) -> JsonResponse:
+    return _update(request, secret_id, partial=False)
+
+
+def secret_patch(request: HttpRequest, secret_id: str) -> JsonResponse:
+    return _update(request, secret_id, partial=True)
+
+
+def secret_delete(request: HttpRequest, secret_id: str) -> JsonResponse:
+    secret = _get(request, secret_id)
+    require_manager(request)
+    try:
+        services.secret_delete(secret=secret, actor=request.user, request=request)
+    except services.SecretInUse as exc:
+        raise errors.ApiError(409, errors.FAILED_PRECONDITION, str(exc))
+    return JsonResponse({})
+
+
+def secret_reveal(request: HttpRequest, secret_id: str) -> JsonResponse:
+    secret = _get(request, secret_id, document=True)
+    require_manager(request)
+    parsing.read_json(request, allow_empty=True)
+    value = services.secret_reveal(secret=secret, actor=request.user, request=request)
+    return JsonResponse({"value": value})
+
+
+secrets_collection = endpoint(GET=secret_list, POST=secret_create)
+secret_detail = endpoint(GET=secret_get, PUT=secret_put, PATCH=secret_patch, DELETE=secret_delete)
+secret_reveal_view = endpoint(POST=secret_reveal)
