@@ -200,11 +200,16 @@ REGSECRETS_DEV_KEY_FILE = VAR_DIR / "encryption.keys"
 REGSECRETS_VERIFY_TIMEOUT = env_float("REGSECRETS_VERIFY_TIMEOUT", 10.0)
 REGSECRETS_ALLOW_PRIVATE_REGISTRIES = env_bool("REGSECRETS_ALLOW_PRIVATE_REGISTRIES", False)
 REGSECRETS_INSECURE_REGISTRIES = frozenset(env_list("REGSECRETS_INSECURE_REGISTRIES"))
+# Web "Test credentials" / "Verify image" actions per user per minute (0: no limit).
+REGSECRETS_VERIFY_RATE_LIMIT = int(env("REGSECRETS_VERIFY_RATE_LIMIT", "30") or 30)
 REGSECRETS_API_TOKEN_FAILURE_LIMIT = int(env("REGSECRETS_API_TOKEN_FAILURE_LIMIT", "20") or 20)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env("REDIS_URL"):
-    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("REDIS_URL"),
+    }
 
 LOGGING = {
     "version": 1,

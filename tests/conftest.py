@@ -13,6 +13,21 @@ TEST_KEYRING = f"test-a:{TEST_KEY_A}"
 CANARY = "canary-S3cr3t-7f1d9c0b2e"  # a credential that must never be seen again
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_https_redirect_for_live_servers():
+    """Tests speak plain HTTP; session-wide so that live servers start without the redirect.
+
+    SecurityMiddleware reads SECURE_SSL_REDIRECT when it is built, which for a
+    session-scoped live server happens before any function-scoped override.
+    """
+    from django.conf import settings as django_settings
+
+    previous = django_settings.SECURE_SSL_REDIRECT
+    django_settings.SECURE_SSL_REDIRECT = False
+    yield
+    django_settings.SECURE_SSL_REDIRECT = previous
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.REGSECRETS_ENCRYPTION_KEYS = TEST_KEYRING

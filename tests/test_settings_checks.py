@@ -27,7 +27,12 @@ def test_debug_on_accepts_development_defaults(settings):
 @pytest.mark.parametrize(
     ("secret_key", "hosts", "origins", "expected"),
     [
-        ("django-insecure-development-only-key-do-not-use-in-production", ["example.com"], [], {"regsecrets.E010"}),
+        (
+            "django-insecure-development-only-key-do-not-use-in-production",
+            ["example.com"],
+            [],
+            {"regsecrets.E010"},
+        ),
         ("short", ["example.com"], [], {"regsecrets.E010"}),
         (GOOD_KEY, [], [], {"regsecrets.E011"}),
         (GOOD_KEY, ["*"], [], {"regsecrets.E012"}),
@@ -47,7 +52,12 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REGSECRETS_"))}
     base.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -15,9 +15,9 @@ def organizations(request: HttpRequest) -> dict[str, Any]:
 
     def memberships() -> list[Membership]:
         return list(
-            Membership.objects.filter(user=user).select_related("organization").order_by(
-                "organization__name"
-            )
+            Membership.objects.filter(user=user)
+            .select_related("organization")
+            .order_by("organization__name")
         )
 
     return {

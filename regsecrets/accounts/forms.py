@@ -44,7 +44,9 @@ class AddMemberForm(forms.Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
-    def __init__(self, *args, organization: Organization, allowed_roles: list[str], **kwargs) -> None:
+    def __init__(
+        self, *args, organization: Organization, allowed_roles: list[str], **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.fields["role"].choices = [c for c in Role.choices if c[0] in allowed_roles]

@@ -40,7 +40,9 @@ def current_membership(request: HttpRequest) -> Membership | None:
     return membership
 
 
-def scoped(queryset: QuerySet[M], organization: Organization, *, via: str = "organization") -> QuerySet[M]:
+def scoped(
+    queryset: QuerySet[M], organization: Organization, *, via: str = "organization"
+) -> QuerySet[M]:
     """Limit ``queryset`` to ``organization`` (``via`` is the lookup path to it)."""
     return queryset.filter(**{via: organization})
 

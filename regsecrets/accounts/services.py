@@ -61,7 +61,12 @@ class MembershipError(ValueError):
 
 @transaction.atomic
 def membership_add(
-    *, organization: Organization, user: Any, role: str, actor: Any = None, request: HttpRequest | None = None
+    *,
+    organization: Organization,
+    user: Any,
+    role: str,
+    actor: Any = None,
+    request: HttpRequest | None = None,
 ) -> Membership:
     if role not in Role.values:
         raise MembershipError(f"Unknown role {role!r}; choose owner, admin or member.")

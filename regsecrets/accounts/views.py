@@ -66,9 +66,13 @@ def organization_create_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def organization_switch(request: HttpRequest) -> HttpResponse:
-    membership = Membership.objects.filter(
-        user=request.user, organization__slug=request.POST.get("organization", "")
-    ).select_related("organization").first()
+    membership = (
+        Membership.objects.filter(
+            user=request.user, organization__slug=request.POST.get("organization", "")
+        )
+        .select_related("organization")
+        .first()
+    )
     if membership is None:
         raise Http404("No such organization.")
     request.session[SESSION_KEY] = membership.organization_id
@@ -139,7 +143,10 @@ def membership_role(request: HttpRequest, membership_id: int) -> HttpResponse:
         raise PermissionDenied("Only owners can change an owner's role.")
     try:
         membership_set_role(
-            membership=membership, role=form.cleaned_data["role"], actor=request.user, request=request
+            membership=membership,
+            role=form.cleaned_data["role"],
+            actor=request.user,
+            request=request,
         )
     except MembershipError as exc:
         messages.error(request, str(exc))

@@ -56,8 +56,13 @@ def audit_record(
         action=action,
         object_type=object_type,
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
-        object_name=object_name[:200],
+        object_name=object_name.replace("\x00", "")[:200],
         ip_address=_client_ip(request) if request is not None else None,
-        user_agent=(request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""),
+        # NUL is not storable in PostgreSQL text; a hostile client may send one.
+        user_agent=(
+            request.META.get("HTTP_USER_AGENT", "").replace("\x00", "")[:300]
+            if request is not None
+            else ""
+        ),
         details=details,
     )

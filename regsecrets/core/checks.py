@@ -24,7 +24,8 @@ def check_production_settings(app_configs: Any = None, **kwargs: Any) -> list[Er
             Error(
                 "DJANGO_SECRET_KEY is missing or insecure while DJANGO_DEBUG is off.",
                 hint="Set DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) to at least 50 random "
-                "characters, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`.",
+                "characters, e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`.",
                 id="regsecrets.E010",
             )
         )

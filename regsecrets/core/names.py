@@ -12,7 +12,10 @@ import re
 from django.core.exceptions import ValidationError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
-NAME_HELP = "2–64 characters: lowercase letters, digits and dashes; starts with a letter, does not end with a dash."
+NAME_HELP = (
+    "2–64 characters: lowercase letters, digits and dashes; "
+    "starts with a letter, does not end with a dash."
+)
 
 
 def validate_name(value: str) -> None:
@@ -27,6 +30,4 @@ def validate_name(value: str) -> None:
     if value.endswith("-"):
         raise ValidationError("Do not end with a dash.", code="invalid")
     if not NAME_RE.match(value):
-        raise ValidationError(
-            "Use only lowercase letters, digits and dashes.", code="invalid"
-        )
+        raise ValidationError("Use only lowercase letters, digits and dashes.", code="invalid")

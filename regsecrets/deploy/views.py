@@ -22,7 +22,9 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from regsecrets.accounts.scoping import organization_required, require_manager
+from regsecrets.accounts.scoping import get_scoped_or_404, organization_required, require_manager
+from regsecrets.core.ratelimit import verify_rate_limited
+from regsecrets.crypto import DecryptionError
 from regsecrets.deploy import selectors, services
 from regsecrets.deploy.forms import (
     NEW_SECRET,
@@ -42,6 +44,8 @@ from regsecrets.registries import (
 )
 from regsecrets.registry_secrets import services as secret_services
 from regsecrets.registry_secrets.forms import provider_form_class
+from regsecrets.registry_secrets.models import Secret
+from regsecrets.registry_secrets.verification import secret_verify_image
 
 # The inline secret form lives on the same page as the service form: its own ids
 # keep the two forms' "name" inputs apart.
@@ -345,5 +349,67 @@ def secret_suggestion(request: HttpRequest) -> JsonResponse:
                 {"id": str(m.secret.pk), "name": m.secret.name, "registry": m.registry}
                 for m in matches
             ],
+        }
+    )
+
+
+MAX_IMAGE_LENGTH = 512
+
+
+@require_POST
+@organization_required
+def verify_image(request: HttpRequest) -> JsonResponse:
+    """Can the typed image be pulled with the chosen secret? A warning, never a gate.
+
+    POST (image, secret id or empty) rather than GET: it contacts a registry,
+    decrypts a secret and writes an audit event, so it wants the CSRF check and
+    stays out of access logs. Answers {success, code, reason, registry}; 400 with
+    field errors, 404 for a secret outside the organization, 409 for one that
+    cannot be decrypted, 429 beyond the per-user budget. Saving the service never
+    depends on it: registries go down, and images are pushed after services are made.
+    """
+    image = request.POST.get("image", "").strip()
+    if not image:
+        return JsonResponse({"errors": {"image": ["Enter an image reference."]}}, status=400)
+    if len(image) > MAX_IMAGE_LENGTH:
+        message = f"Use at most {MAX_IMAGE_LENGTH} characters."
+        return JsonResponse({"errors": {"image": [message]}}, status=400)
+    try:
+        parse_image_reference(image)
+    except InvalidImageReference as exc:
+        return JsonResponse({"errors": {"image": [str(exc)]}}, status=400)
+    secret = None
+    secret_id = request.POST.get("secret", "").strip()
+    if secret_id and secret_id != NEW_SECRET:
+        try:
+            secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=secret_id)
+        except Http404:
+            return JsonResponse({"error": "No such registry secret."}, status=404)
+    if verify_rate_limited(request.user):
+        return JsonResponse(
+            {
+                "error": "Too many verification requests: each one contacts a registry, "
+                "so they are limited per user. Try again in a minute."
+            },
+            status=429,
+        )
+    try:
+        result = secret_verify_image(
+            image=image, secret=secret, actor=request.user, request=request
+        )
+    except DecryptionError as exc:
+        return JsonResponse(
+            {
+                "error": f"The secret “{secret.name if secret else ''}” cannot be decrypted "
+                f"(key id {exc.kid or 'unknown'}), so the image could not be verified with it."
+            },
+            status=409,
+        )
+    return JsonResponse(
+        {
+            "success": result.success,
+            "code": result.code,
+            "reason": result.reason,
+            "registry": result.registry,
         }
     )

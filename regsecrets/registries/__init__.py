@@ -21,6 +21,7 @@ from .dockerconfig import (
 from .errors import InvalidDockerConfig, InvalidImageReference, ProviderValidationError
 from .matching import (
     Credential,
+    credential_for_key,
     credentials_for_image,
     hosts_for_image,
     key_matches_image,
@@ -51,6 +52,7 @@ __all__ = [
     "ProviderResult",
     "ProviderValidationError",
     "build_docker_config",
+    "credential_for_key",
     "credentials_for_image",
     "decode_auth",
     "display_host",

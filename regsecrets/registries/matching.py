@@ -38,6 +38,7 @@ from .reference import ImageReference, parse_image_reference
 
 __all__ = [
     "Credential",
+    "credential_for_key",
     "credentials_for_image",
     "hosts_for_image",
     "key_matches_image",
@@ -177,6 +178,18 @@ def credentials_for_image(
         if credential is not None:
             credentials.append(credential)
     return credentials
+
+
+def credential_for_key(config: Mapping[str, Any], key: str) -> Credential | None:
+    """The credential stored under exactly ``key`` in ``config``'s auths, or None.
+
+    For testing a login to one registry host of a secret (its stored ``hosts`` are
+    the auths keys), where no image is involved, so no matching rule applies.
+    """
+    auths = config.get("auths") if isinstance(config, Mapping) else None
+    if not isinstance(auths, Mapping):
+        return None
+    return _credential(key, auths.get(key))
 
 
 def _credential(key: str, entry: Any) -> Credential | None:

@@ -36,7 +36,7 @@ from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.crypto.fields import reseal
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider
 from regsecrets.registries.client import ClientOptions, VerificationResult, check_credentials
-from regsecrets.registries.matching import _credential as credential_for_entry
+from regsecrets.registries.matching import credential_for_key
 from regsecrets.registry_secrets.forms import SecretForm, provider_form_class, upload_was_dropped
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
@@ -521,7 +521,7 @@ class SecretAdmin(admin.ModelAdmin):
         auths = config.get("auths") or {}
         results = []
         for host in secret.hosts or list(auths):
-            credential = credential_for_entry(host, auths.get(host))
+            credential = credential_for_key(config, host)
             results.append((host, check_credentials(host, credential, options=options)))
         return results
 

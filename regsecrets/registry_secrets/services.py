@@ -17,8 +17,9 @@ from django.views.decorators.debug import sensitive_variables
 
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
+from regsecrets.crypto import DecryptionError
 from regsecrets.crypto.fields import open_document, seal_document
-from regsecrets.registries import ProviderValidationError, get_provider
+from regsecrets.registries import ProviderResult, ProviderValidationError, get_provider
 from regsecrets.registry_secrets.models import Secret
 
 
@@ -58,6 +59,15 @@ def _validate(provider_key: str, data: Mapping[str, Any]):
         return provider, provider.validate(data)
     except ProviderValidationError as exc:
         raise _validation_error(exc.errors)
+
+
+@sensitive_variables("data")
+def secret_input_validate(*, provider: str, data: Mapping[str, Any]) -> ProviderResult:
+    """Validate provider input without saving: for "Test credentials" before saving.
+
+    Raises ValidationError keyed by field, like ``secret_create``.
+    """
+    return _validate(provider, data)[1]
 
 
 def _apply(secret: Secret, provider_key: str, result: Any) -> None:
@@ -125,21 +135,17 @@ def secret_config(secret: Secret) -> dict[str, Any]:
     return dict(open_document(secret, "document").get("config", {}))
 
 
-@sensitive_variables("data", "merged", "stored", "stored_secrets", "result", "given", "value")
-def secret_update(
-    *,
-    secret: Secret,
-    data: Mapping[str, Any],
-    actor: Any = None,
-    request: HttpRequest | None = None,
-) -> Secret:
-    """Apply new provider input; an empty credential field keeps the stored value.
+@sensitive_variables("data", "merged", "stored", "stored_secrets", "given", "value")
+def merge_edit_input(
+    *, provider: Any, stored: Mapping[str, Any], data: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Merge an edit form's input over the stored fields: (merged input, changed names).
 
-    Provider and name are fixed: services and the API refer to the name.
+    An empty credential field keeps the stored value; an emptied text field is
+    cleared. Shared by ``secret_update`` and the edit form's "Test credentials",
+    so both judge the same document.
     """
-    provider = get_provider(secret.provider)
     secret_names = {f.name for f in provider.fields if f.secret}
-    stored = secret_fields(secret)
     merged: dict[str, Any] = {}
     changed: list[str] = []
     for field in provider.fields:
@@ -160,9 +166,44 @@ def secret_update(
     # username when none is given, and carrying that over would keep the old token
     # as the (clear, displayed) username after the token is replaced.
     stored_secrets = {stored[name] for name in secret_names if stored.get(name)}
+    # Optional fields the forms do not show (the API sends them): given -> used,
+    # absent -> kept, sent empty -> cleared.
+    for field in getattr(provider, "extra_fields", ()):
+        if field.name in data:
+            given = data.get(field.name)
+            merged[field.name] = "" if given in (None, b"") else given
+            if str(given or "").strip() != str(stored.get(field.name, "")).strip():
+                changed.append(field.name)
     for key, value in stored.items():
         if key not in merged and value not in stored_secrets:
             merged[key] = value
+    return merged, changed
+
+
+@sensitive_variables("data", "merged", "stored", "result")
+def secret_update(
+    *,
+    secret: Secret,
+    data: Mapping[str, Any],
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> Secret:
+    """Apply new provider input; an empty credential field keeps the stored value.
+
+    Provider and name are fixed: services and the API refer to the name.
+    """
+    provider = get_provider(secret.provider)
+    secret_names = {f.name for f in provider.fields if f.secret}
+    try:
+        stored = secret_fields(secret)
+    except DecryptionError:
+        # A damaged ciphertext can be repaired by submitting every required field
+        # and credential afresh; anything less would need the unreadable values.
+        required = [f.name for f in provider.fields if f.required or f.secret]
+        if not all(data.get(name) not in (None, "", b"") for name in required):
+            raise
+        stored = {}
+    merged, changed = merge_edit_input(provider=provider, stored=stored, data=data)
     _, result = _validate(secret.provider, merged)
     with transaction.atomic():
         locked = Secret.objects.select_for_update().get(pk=secret.pk)

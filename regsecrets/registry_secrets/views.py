@@ -28,9 +28,10 @@ from regsecrets.accounts.scoping import (
     require_manager,
     scoped,
 )
+from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.crypto import DecryptionError
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
-from regsecrets.registry_secrets import selectors, services
+from regsecrets.registry_secrets import selectors, services, verification
 from regsecrets.registry_secrets.forms import (
     DeleteSecretForm,
     SecretForm,
@@ -146,7 +147,7 @@ def secret_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _fields_context(form: SecretForm, provider: Provider) -> dict[str, Any]:
+def _fields_context(form: SecretForm, provider: Provider, *, test_url: str) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if form.is_bound:
         data = {name: form.data.get(name, "") for name in form.preview_fields()}
@@ -158,6 +159,8 @@ def _fields_context(form: SecretForm, provider: Provider) -> dict[str, Any]:
         "provider": provider,
         "preview_host": display_host(host) if host else "",
         "preview_fields": ",".join(form.preview_fields()),
+        # Where secret-form.js posts the typed input for "Test credentials".
+        "test_url": test_url,
     }
 
 
@@ -191,7 +194,9 @@ def secret_create(request: HttpRequest, slug: str) -> HttpResponse:
                 return redirect("registry_secrets:detail", pk=secret.pk)
     else:
         form = form_class()
-    context = _fields_context(form, provider)
+    context = _fields_context(
+        form, provider, test_url=reverse("registry_secrets:test_input", args=[provider.slug])
+    )
     if request.method == "GET" and request.GET.get("fragment"):
         # The JavaScript provider switch swaps these fields in without a reload.
         return render(request, "registry_secrets/_provider_fields.html", context)
@@ -221,14 +226,7 @@ def preview_host(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse({"host": display_host(host) if host else None})
 
 
-@require_GET
-@organization_required
-def secret_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    secret = get_scoped_or_404(
-        Secret.objects.defer("document").select_related("created_by", "updated_by"),
-        request.organization,
-        pk=pk,
-    )
+def _render_detail(request: HttpRequest, secret: Secret, *, status: int = 200) -> HttpResponse:
     return render(
         request,
         "registry_secrets/secret_detail.html",
@@ -239,7 +237,19 @@ def secret_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
             "services_using": _services_using(secret, request),
             "can_manage": request.membership.can_manage,
         },
+        status=status,
     )
+
+
+@require_GET
+@organization_required
+def secret_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
+    secret = get_scoped_or_404(
+        Secret.objects.defer("document").select_related("created_by", "updated_by"),
+        request.organization,
+        pk=pk,
+    )
+    return _render_detail(request, secret)
 
 
 def _undecryptable(request: HttpRequest, secret: Secret, error: DecryptionError) -> HttpResponse:
@@ -290,7 +300,9 @@ def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
                 return redirect("registry_secrets:detail", pk=secret.pk)
     else:
         form = form_class(initial=initial)
-    context = _fields_context(form, provider)
+    context = _fields_context(
+        form, provider, test_url=reverse("registry_secrets:edit_test", args=[secret.pk])
+    )
     context.update(
         {
             "secret": secret,
@@ -330,3 +342,150 @@ def secret_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
         {"secret": secret, "form": form, "services_using": services_using},
         status=status,
     )
+
+
+# --- "Test credentials": the verification client behind the secret pages ----------
+
+RATE_LIMITED_MESSAGE = (
+    "Too many verification requests: each one contacts a registry, so they are "
+    "limited per user. Try again in a minute."
+)
+
+
+def _result_message(check: verification.HostCheck) -> str:
+    result = check.result
+    verdict = "OK" if result.success else result.code
+    return f"{check.display}: {verdict} — {result.reason}"
+
+
+@require_POST
+@organization_required
+def secret_test(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Log in to each registry of a stored secret; one message per host.
+
+    Every member may do it (it reveals nothing but whether the login works). The
+    document is decrypted in memory for the check only; a damaged one is a clear
+    message, never a 500. Post/redirect/get, so a reload does not test again.
+    """
+    secret = get_scoped_or_404(
+        Secret.objects.select_related("created_by", "updated_by"), request.organization, pk=pk
+    )
+    if verify_rate_limited(request.user):
+        messages.error(request, RATE_LIMITED_MESSAGE)
+        return _render_detail(request, secret, status=429)
+    try:
+        checks = verification.secret_test_credentials(
+            secret=secret, actor=request.user, request=request
+        )
+    except DecryptionError as exc:
+        messages.error(
+            request,
+            "The stored credentials of this secret cannot be decrypted (key id "
+            f"{exc.kid or 'unknown'}), so they could not be tested. Ask an operator to "
+            "restore that key, or edit the secret with fresh credentials.",
+        )
+        return redirect("registry_secrets:detail", pk=secret.pk)
+    if not checks:
+        messages.info(request, "This secret names no registry to test.")
+    for check in checks:
+        level = messages.SUCCESS if check.result.success else messages.WARNING
+        messages.add_message(request, level, _result_message(check))
+    return redirect("registry_secrets:detail", pk=secret.pk)
+
+
+def _form_errors(form: SecretForm, *, ignore: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    return {
+        name: [error["message"] for error in errors]
+        for name, errors in form.errors.get_json_data().items()
+        if name not in ignore
+    }
+
+
+def _json_error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@sensitive_variables("data", "result")
+def _test_input(
+    form: SecretForm,
+    request: HttpRequest,
+    *,
+    ignore: tuple[str, ...] = (),
+    merge_with: dict[str, Any] | None = None,
+) -> JsonResponse | list[verification.HostCheck]:
+    """Validate the typed provider input like saving would, then test each host.
+
+    ``merge_with`` is the stored input of the secret being edited: empty credential
+    fields keep it, as saving would. Nothing is saved. Returns the checks, or the
+    JSON error response to send instead (400 field errors, 429).
+    """
+    form.upload_dropped = upload_was_dropped(request)
+    form.is_valid()
+    errors = _form_errors(form, ignore=ignore)
+    if errors:
+        return JsonResponse({"errors": errors}, status=400)
+    provider = form.provider
+    data = form.provider_data()
+    if merge_with is not None:
+        data, _ = services.merge_edit_input(provider=provider, stored=merge_with, data=data)
+    try:
+        result = services.secret_input_validate(provider=provider.key, data=data)
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+        return JsonResponse({"errors": _form_errors(form, ignore=ignore)}, status=400)
+    if verify_rate_limited(request.user):
+        return _json_error(RATE_LIMITED_MESSAGE, 429)
+    return verification.check_config_hosts(result.config, result.hosts)
+
+
+def _results_json(checks: list[verification.HostCheck]) -> JsonResponse:
+    return JsonResponse({"results": [check.as_json() for check in checks]})
+
+
+@sensitive_post_parameters()
+@require_POST
+@organization_required
+def secret_test_input(request: HttpRequest, slug: str) -> JsonResponse:
+    """The create form's "Test credentials": check what is typed, before saving.
+
+    Multipart in (the form's own fields), JSON out: {"results": [{host, success,
+    code, reason}]} or 400 {"errors": {field: [...]}}. The name is not needed to
+    test, so its errors are left to the save. No secret exists yet: nothing to audit.
+    """
+    provider = _provider_for_slug(slug)
+    form = provider_form_class(provider)(request.POST, request.FILES)
+    outcome = _test_input(form, request, ignore=("name",))
+    return outcome if isinstance(outcome, JsonResponse) else _results_json(outcome)
+
+
+@sensitive_post_parameters()
+@sensitive_variables("stored")
+@require_POST
+@organization_required
+def secret_edit_test(request: HttpRequest, pk: UUID) -> JsonResponse:
+    """The edit form's "Test credentials": the typed input merged over what is stored.
+
+    Decrypts the stored input (to fill in the credentials left empty), so each
+    check is audited as a use of the secret, like the detail page's button.
+    """
+    secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
+    try:
+        provider = get_provider(secret.provider)
+    except KeyError:
+        raise Http404("This secret's provider is no longer supported.")
+    form = provider_form_class(provider, editing=True)(request.POST, request.FILES)
+    try:
+        stored = services.secret_fields(secret)
+    except DecryptionError as exc:
+        return _json_error(
+            "The stored credentials of this secret cannot be decrypted (key id "
+            f"{exc.kid or 'unknown'}), so they cannot be tested.",
+            409,
+        )
+    outcome = _test_input(form, request, merge_with=stored)
+    del stored
+    if isinstance(outcome, JsonResponse):
+        return outcome
+    for check in outcome:
+        verification.audit_check(secret, check, actor=request.user, request=request)
+    return _results_json(outcome)

@@ -83,6 +83,134 @@
     refreshPreview();
   }
 
+  // --- "Test credentials": log in with what is typed, without saving ---------
+  //
+  // The whole form goes to the provider's test endpoint (the URL travels with the
+  // provider's fields, so switching providers switches it). Results are built
+  // with textContent only: a reason is text, never markup.
+  var testGroup = document.getElementById("test-credentials-group");
+  var testButton = document.getElementById("test-credentials");
+  var testResults = document.getElementById("test-results");
+
+  function clearTestErrors() {
+    form.querySelectorAll("[data-test-error]").forEach(function (el) {
+      el.remove();
+    });
+    form.querySelectorAll("[data-test-invalid]").forEach(function (el) {
+      el.classList.remove("is-invalid");
+      el.removeAttribute("data-test-invalid");
+      el.removeAttribute("aria-invalid");
+    });
+  }
+
+  function showTestMessage(kind, text) {
+    var box = document.createElement("div");
+    box.className = "alert py-2 mb-2 alert-" + kind;
+    box.textContent = text;
+    testResults.appendChild(box);
+  }
+
+  function showTestResults(results) {
+    if (!results.length) {
+      showTestMessage("secondary", "No registry to test.");
+      return;
+    }
+    results.forEach(function (result) {
+      var box = document.createElement("div");
+      box.className = "alert py-2 mb-2 alert-" + (result.success ? "success" : "warning");
+      box.setAttribute("data-test-result", result.success ? "ok" : result.code);
+      var host = document.createElement("strong");
+      host.className = "mono";
+      host.textContent = result.host;
+      var verdict = document.createElement("span");
+      verdict.className = "badge ms-2 " + (result.success ? "text-bg-success" : "text-bg-warning");
+      verdict.textContent = result.success ? "OK" : result.code;
+      var reason = document.createElement("div");
+      reason.className = "small";
+      reason.textContent = result.reason;
+      box.append(host, verdict, reason);
+      testResults.appendChild(box);
+    });
+  }
+
+  function showTestErrors(errors) {
+    var general = [];
+    Object.keys(errors).forEach(function (name) {
+      var text = errors[name].join(" ");
+      var input = name === "__all__" ? null : form.elements.namedItem(name);
+      if (!input || !input.classList) {
+        general.push(text);
+        return;
+      }
+      input.classList.add("is-invalid");
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("data-test-invalid", "");
+      var feedback = document.createElement("div");
+      feedback.className = "invalid-feedback d-block";
+      feedback.setAttribute("data-test-error", "");
+      feedback.textContent = text;
+      input.insertAdjacentElement("afterend", feedback);
+    });
+    showTestMessage(
+      "danger",
+      "Fix the fields marked above to test." + (general.length ? " " + general.join(" ") : "")
+    );
+  }
+
+  function runTest() {
+    var container = fieldsContainer();
+    var url = container ? container.getAttribute("data-test-url") : "";
+    if (!url) {
+      return;
+    }
+    clearTestErrors();
+    testResults.textContent = "";
+    showTestMessage("secondary", "Testing…");
+    testButton.disabled = true;
+    var body = new FormData(form);
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfInput ? csrfInput.value : "", "X-Requested-With": "fetch" },
+      body: body,
+    })
+      .then(function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (data) {
+            return { status: response.status, data: data };
+          });
+      })
+      .then(function (reply) {
+        testResults.textContent = "";
+        if (reply.status === 200 && reply.data.results) {
+          showTestResults(reply.data.results);
+        } else if (reply.status === 400 && reply.data.errors) {
+          showTestErrors(reply.data.errors);
+        } else {
+          showTestMessage(
+            "danger",
+            reply.data.error || "The test could not run (HTTP " + reply.status + ")."
+          );
+        }
+      })
+      .catch(function () {
+        testResults.textContent = "";
+        showTestMessage("danger", "The test could not run: the server did not answer.");
+      })
+      .finally(function () {
+        testButton.disabled = false;
+      });
+  }
+
+  if (testGroup && testButton && testResults) {
+    testGroup.hidden = false;
+    testButton.addEventListener("click", runTest);
+  }
+
   var select = document.getElementById("provider-switch");
   var group = document.getElementById("provider-switch-group");
   if (!select || !group) {
@@ -117,6 +245,9 @@
           throw new Error("no fields in the response");
         }
         current.replaceWith(fresh);
+        if (testResults) {
+          testResults.textContent = "";
+        }
         form.action = url;
         form.setAttribute("data-provider", slug);
         window.history.replaceState(null, "", url);

@@ -272,11 +272,102 @@
     live.querySelector("[data-select]").addEventListener("click", function (event) {
       select.value = event.currentTarget.dataset.secretId;
       previous = select.value;
+      // Let other listeners (the verify result) see the new choice.
+      select.dispatchEvent(new Event("change", { bubbles: true }));
       hideSuggestion();
       select.focus();
     });
     if (!document.getElementById("server-suggestion")) {
       suggest(); // the page came back with the server's own suggestion otherwise
     }
+  }
+
+  // --- "Verify image" ---------------------------------------------------------
+  //
+  // On demand only (a button, not on every keystroke): each check contacts a
+  // registry and counts against a small per-user budget. The answer is a hint;
+  // the form saves whatever it says.
+
+  var verifyBox = document.getElementById("image-verify");
+  var verifyButton = document.getElementById("verify-image");
+  var verifyResult = document.getElementById("image-verify-result");
+  var verifySequence = 0;
+
+  function showVerify(kind, text, code) {
+    verifyResult.textContent = "";
+    var box = document.createElement("div");
+    box.className = "alert py-2 mb-0 alert-" + kind;
+    if (code) {
+      var badge = document.createElement("span");
+      badge.className = "badge me-2 " + (kind === "success" ? "text-bg-success" : "text-bg-warning");
+      badge.textContent = code;
+      box.appendChild(badge);
+    }
+    box.appendChild(document.createTextNode(text));
+    verifyResult.appendChild(box);
+  }
+
+  function verifyImage() {
+    var mine = ++verifySequence;
+    var data = new FormData();
+    data.set("image", imageInput.value.trim());
+    data.set("secret", select.value === NEW ? "" : select.value);
+    showVerify("secondary", "Checking…");
+    verifyButton.disabled = true;
+    fetch(form.dataset.verifyUrl, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
+    })
+      .then(function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (body) {
+            return { status: response.status, body: body };
+          });
+      })
+      .then(function (reply) {
+        if (mine !== verifySequence) {
+          return;
+        }
+        var body = reply.body;
+        if (reply.status === 200) {
+          if (body.success) {
+            showVerify("success", body.reason, "OK");
+          } else {
+            showVerify("warning", body.reason + " You can still save the service.", body.code);
+          }
+        } else if (reply.status === 400 && body.errors) {
+          showVerify("danger", Object.values(body.errors).flat().join(" "));
+        } else {
+          showVerify("danger", body.error || "The image could not be verified (HTTP " + reply.status + ").");
+        }
+      })
+      .catch(function () {
+        if (mine === verifySequence) {
+          showVerify("danger", "The image could not be verified: the server did not answer.");
+        }
+      })
+      .finally(function () {
+        verifyButton.disabled = false;
+      });
+  }
+
+  function staleVerify() {
+    // A result about another image or secret would mislead.
+    verifySequence++;
+    verifyResult.textContent = "";
+    verifyButton.disabled = false;
+  }
+
+  if (verifyBox && verifyButton && verifyResult && imageInput && form.dataset.verifyUrl) {
+    verifyBox.hidden = false;
+    verifyButton.addEventListener("click", verifyImage);
+    imageInput.addEventListener("input", staleVerify);
+    select.addEventListener("change", staleVerify);
   }
 })();

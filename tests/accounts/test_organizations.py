@@ -47,14 +47,20 @@ def test_session_pointing_at_foreign_organization_falls_back_to_own(alice_client
 
 
 def test_owner_adds_member_by_username(alice_client, org, bob):
-    response = alice_client.post(reverse("organization_detail"), {"username": "bob", "role": "member"})
+    response = alice_client.post(
+        reverse("organization_detail"), {"username": "bob", "role": "member"}
+    )
     assert response.status_code == 302
     assert Membership.objects.get(organization=org, user=bob).role == Role.MEMBER
-    assert AuditEvent.objects.filter(organization=org, action="member.added", object_name="bob").exists()
+    assert AuditEvent.objects.filter(
+        organization=org, action="member.added", object_name="bob"
+    ).exists()
 
 
 def test_adding_unknown_user_is_a_field_error(alice_client, org):
-    response = alice_client.post(reverse("organization_detail"), {"username": "nobody", "role": "member"})
+    response = alice_client.post(
+        reverse("organization_detail"), {"username": "nobody", "role": "member"}
+    )
     assert response.status_code == 200
     assert "username" in response.context["form"].errors
 

@@ -47,8 +47,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+# The running browser, shared by every definition of the ``chromium`` fixture: a
+# test module elsewhere (tests/verification/test_faces_browser.py) imports these
+# fixtures, which makes a second session fixture to pytest, and Playwright's sync
+# API cannot start twice in one thread.
+_RUNNING: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
+    if "browser" in _RUNNING:
+        yield _RUNNING["browser"]
+        return
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{CHROMIUM} is missing; CI installs Debian's chromium package.")
@@ -57,9 +67,11 @@ def chromium() -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        _RUNNING["browser"] = browser
         try:
             yield browser
         finally:
+            _RUNNING.pop("browser", None)
             browser.close()
 
 

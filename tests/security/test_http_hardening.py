@@ -8,7 +8,12 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 PAGES_ANONYMOUS = ["home", "login", "signup"]
-PAGES_SIGNED_IN = ["organization_detail", "organization_create", "password_change", "audit:activity"]
+PAGES_SIGNED_IN = [
+    "organization_detail",
+    "organization_create",
+    "password_change",
+    "audit:activity",
+]
 
 
 def _assert_hardened(response):
@@ -35,7 +40,9 @@ def test_signed_in_pages_carry_strict_headers_and_no_inline_script_or_style(alic
     assert response.status_code == 200
     _assert_hardened(response)
     html = response.content.decode()
-    assert "<script>" not in html and "style=" not in html and " onclick=" not in html
+    assert "<script>" not in html
+    assert "style=" not in html
+    assert " onclick=" not in html
 
 
 def test_not_found_page_is_friendly_and_hardened(alice_client):

@@ -29,6 +29,8 @@ def test_plain_messages_are_untouched():
 
 
 def test_filter_rewrites_record_with_args():
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "login %s", (f"password={CANARY}",), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "login %s", (f"password={CANARY}",), None
+    )
     assert RedactSecretsFilter().filter(record)
     assert CANARY not in record.getMessage()

@@ -1,0 +1,162 @@
+"""The web faces' use of the verification client: run the checks, audit them.
+
+Decrypted documents live only inside these functions (in memory, for the length
+of the check) and never reach a template or a response: what comes back is the
+client's VerificationResult, whose reason is built from our own words and scrubbed
+of credentials. Audit details carry codes and host names, never credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
+
+from regsecrets.audit.services import audit_record
+from regsecrets.registries import credential_for_key, display_host
+from regsecrets.registries.client import (
+    ClientOptions,
+    VerificationResult,
+    check_credentials,
+    check_image,
+)
+from regsecrets.registry_secrets.models import Secret
+from regsecrets.registry_secrets.services import secret_config
+
+__all__ = [
+    "MAX_HOSTS_PER_TEST",
+    "HostCheck",
+    "audit_check",
+    "check_config_hosts",
+    "secret_test_credentials",
+    "secret_verify_image",
+]
+
+# A config.json may list many registries; each check has its own time bound, so the
+# number tested at once is capped to keep one click within a few bounds' time.
+MAX_HOSTS_PER_TEST = 10
+_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class HostCheck:
+    """The login check of one registry host (an auths key) of a document."""
+
+    host: str
+    result: VerificationResult
+
+    @property
+    def display(self) -> str:
+        return display_host(self.host)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "host": self.display,
+            "success": self.result.success,
+            "code": self.result.code,
+            "reason": self.result.reason,
+        }
+
+
+@sensitive_variables("config")
+def check_config_hosts(
+    config: Mapping[str, Any], hosts: Iterable[str], *, options: ClientOptions | None = None
+) -> list[HostCheck]:
+    """Log in to each host with the credential stored under it, like ``docker login``.
+
+    Hosts are checked concurrently (each check is bounded in time by the client),
+    so a document with several registries takes about as long as its slowest one.
+    """
+    options = options or ClientOptions.from_settings()
+    wanted = list(dict.fromkeys(hosts))[:MAX_HOSTS_PER_TEST]
+
+    def one(host: str) -> HostCheck:
+        credential = credential_for_key(config, host)
+        return HostCheck(host, check_credentials(host, credential, options=options))
+
+    if len(wanted) <= 1:
+        return [one(host) for host in wanted]
+    with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="verify") as pool:
+        return list(pool.map(one, wanted))
+
+
+def _audit(
+    secret: Secret, request: HttpRequest | None, actor: Any, details: dict[str, Any]
+) -> None:
+    audit_record(
+        action="secret.verified",
+        organization=secret.organization,
+        actor=actor,
+        obj=secret,
+        request=request,
+        details=details,
+    )
+
+
+@sensitive_variables("config")
+def secret_test_credentials(
+    *, secret: Secret, actor: Any = None, request: HttpRequest | None = None
+) -> list[HostCheck]:
+    """Test a stored secret's login to each of its registries, and audit each.
+
+    Raises DecryptionError when the document cannot be opened (nothing is checked
+    or audited then).
+    """
+    config = secret_config(secret)
+    hosts = list(secret.hosts or []) or list(config.get("auths") or {})
+    checks = check_config_hosts(config, hosts)
+    for check in checks:
+        audit_check(secret, check, actor=actor, request=request)
+    return checks
+
+
+def audit_check(
+    secret: Secret, check: HostCheck, *, actor: Any = None, request: HttpRequest | None = None
+) -> None:
+    """Record that ``secret``'s credentials were tested against one host."""
+    _audit(
+        secret,
+        request,
+        actor,
+        {
+            "check": "credentials",
+            "host": check.host,
+            "success": check.result.success,
+            "code": check.result.code,
+        },
+    )
+
+
+@sensitive_variables("config")
+def secret_verify_image(
+    *,
+    image: str,
+    secret: Secret | None,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> VerificationResult:
+    """Can ``image`` be pulled with ``secret`` (anonymously without one)?
+
+    Audited when a secret is used, since that decrypts it. Raises DecryptionError
+    when the secret's document cannot be opened.
+    """
+    config = secret_config(secret) if secret is not None else None
+    result = check_image(image, config, options=ClientOptions.from_settings())
+    if secret is not None:
+        _audit(
+            secret,
+            request,
+            actor,
+            {
+                "check": "image",
+                "image": image,
+                "host": result.registry,
+                "success": result.success,
+                "code": result.code,
+            },
+        )
+    return result
