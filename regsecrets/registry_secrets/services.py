@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
 from regsecrets.crypto import DecryptionError
-from regsecrets.crypto.fields import open_document, seal_document
+from regsecrets.crypto.fields import SecretDocument, open_document, seal_document
 from regsecrets.registries import ProviderResult, ProviderValidationError, get_provider
 from regsecrets.registry_secrets.models import Secret
 
@@ -127,12 +127,13 @@ def secret_create(
 
 def secret_fields(secret: Secret) -> dict[str, str]:
     """The stored provider input (decrypts; callers are reveal and edit-merge only)."""
-    return dict(open_document(secret, "document").get("fields", {}))
+    # Kept as the crypto layer's SecretDocument: its repr never shows values.
+    return open_document(secret, "document").get("fields") or SecretDocument()
 
 
 def secret_config(secret: Secret) -> dict[str, Any]:
     """The stored Docker config document (decrypts)."""
-    return dict(open_document(secret, "document").get("config", {}))
+    return open_document(secret, "document").get("config") or SecretDocument()
 
 
 @sensitive_variables("data", "merged", "stored", "stored_secrets", "given", "value")

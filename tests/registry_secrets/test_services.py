@@ -59,3 +59,13 @@ def test_decryption_error_message_names_row_but_not_data(org, make_secret):
     message = str(excinfo.value)
     assert str(secret.pk) in message
     assert CANARY not in message
+
+
+def test_decrypted_values_have_a_redacted_repr(org, make_secret):
+    from regsecrets.registry_secrets.services import secret_config, secret_fields
+
+    secret = make_secret(org, "priv")
+    assert CANARY not in repr(secret_fields(secret))
+    assert CANARY not in str(secret_config(secret))
+    assert CANARY not in repr(secret_config(secret)["auths"])
+    assert secret_fields(secret)["password"] == CANARY
