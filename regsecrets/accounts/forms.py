@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.core.validators import MaxLengthValidator
 
 from regsecrets.accounts.models import Organization, Role
 
@@ -19,6 +20,24 @@ class SignupForm(UserCreationForm):
         if get_user_model().objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email address already exists.")
         return email
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form, with the username's length enforced.
+
+    AuthenticationForm sets ``max_length`` on its username field after the field
+    is built, so no validator checks it: an over-long name reached
+    ``authenticate()`` and django-axes' failure record (a 255-character column),
+    which PostgreSQL refused with a 500.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        if field.max_length and not any(
+            isinstance(v, MaxLengthValidator) for v in field.validators
+        ):
+            field.validators.append(MaxLengthValidator(field.max_length))
 
 
 class OrganizationForm(forms.ModelForm):
@@ -65,4 +84,11 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
-__all__ = ["AddMemberForm", "OrganizationForm", "RoleForm", "SignupForm", "password_validation"]
+__all__ = [
+    "AddMemberForm",
+    "LoginForm",
+    "OrganizationForm",
+    "RoleForm",
+    "SignupForm",
+    "password_validation",
+]

@@ -66,10 +66,11 @@ def organization_create_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def organization_switch(request: HttpRequest) -> HttpResponse:
+    slug = request.POST.get("organization", "")
+    if "\x00" in slug or len(slug) > 64:  # PostgreSQL refuses NUL in a query: not a slug
+        raise Http404("No such organization.")
     membership = (
-        Membership.objects.filter(
-            user=request.user, organization__slug=request.POST.get("organization", "")
-        )
+        Membership.objects.filter(user=request.user, organization__slug=slug)
         .select_related("organization")
         .first()
     )
@@ -128,12 +129,13 @@ def organization_detail(request: HttpRequest) -> HttpResponse:
 @organization_required
 @require_POST
 def membership_role(request: HttpRequest, membership_id: int) -> HttpResponse:
-    require_manager(request)
+    # Scoped lookup first: another organization's membership is a 404 for everyone.
     membership = get_object_or_404(
         Membership.objects.select_related("user", "organization"),
         pk=membership_id,
         organization=request.organization,
     )
+    require_manager(request)
     form = RoleForm(request.POST)
     allowed = _allowed_roles(request)
     if not form.is_valid() or form.cleaned_data["role"] not in allowed:

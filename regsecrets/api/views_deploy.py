@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 
 from regsecrets.accounts.scoping import get_scoped_or_404, scoped
 from regsecrets.api import errors, parsing
-from regsecrets.api.auth import endpoint
+from regsecrets.api.auth import endpoint, require_manager
 from regsecrets.api.representations import app_json, service_json
 from regsecrets.deploy import services
 from regsecrets.deploy.models import App, Service
@@ -80,7 +80,9 @@ def app_get(request: HttpRequest, app_id: str) -> JsonResponse:
 
 
 def app_delete(request: HttpRequest, app_id: str) -> JsonResponse:
-    services.app_delete(app=_app(request, app_id), actor=request.user, request=request)
+    app = _app(request, app_id)
+    require_manager(request)  # as on the web: owners and admins delete
+    services.app_delete(app=app, actor=request.user, request=request)
     return JsonResponse({})
 
 
@@ -205,9 +207,9 @@ def service_get(request: HttpRequest, service_id: str) -> JsonResponse:
 
 
 def service_delete(request: HttpRequest, service_id: str) -> JsonResponse:
-    services.service_delete(
-        service=_service(request, service_id), actor=request.user, request=request
-    )
+    service = _service(request, service_id)
+    require_manager(request)  # as on the web: owners and admins delete
+    services.service_delete(service=service, actor=request.user, request=request)
     return JsonResponse({})
 
 

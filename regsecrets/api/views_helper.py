@@ -8,6 +8,7 @@ from regsecrets.accounts.scoping import get_scoped_or_404
 from regsecrets.api import errors, parsing
 from regsecrets.api.auth import endpoint
 from regsecrets.audit.services import audit_record
+from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.registries import client
 from regsecrets.registry_secrets import services
 from regsecrets.registry_secrets.models import Secret
@@ -37,6 +38,11 @@ def verify(request: HttpRequest) -> JsonResponse:
         raise errors.field_error("image", "This field is required.")
     if len(image) > MAX_IMAGE_LENGTH:
         raise errors.field_error("image", f"Use at most {MAX_IMAGE_LENGTH} characters.")
+    # The same per-user budget as the site's buttons: each check reaches out.
+    if verify_rate_limited(request.user):
+        raise errors.ApiError(
+            429, errors.RESOURCE_EXHAUSTED, "Too many verifications; try again in a minute."
+        )
     secret_id = request.GET.get("secret_id", "")
     secret = None
     config = None

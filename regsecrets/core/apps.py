@@ -10,3 +10,6 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from regsecrets.core import checks  # noqa: F401  (registers the checks)
+        from regsecrets.core.logging import install_record_redaction
+
+        install_record_redaction()

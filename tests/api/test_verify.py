@@ -67,3 +67,12 @@ def test_undecryptable_secret_is_409_decryption_failed(api, make_secret, setting
     assert response.status_code == 409
     assert response.json()["code"] == "DECRYPTION_FAILED"
     assert Secret.objects.filter(pk=secret.pk).exists()
+
+
+def test_verify_shares_the_per_user_budget_and_answers_429(api, settings):
+    settings.REGSECRETS_VERIFY_RATE_LIMIT = 2
+    for _ in range(2):
+        assert api.get("/v1/docker-helper/verify", {"image": "INVALID"}).status_code == 200
+    response = api.get("/v1/docker-helper/verify", {"image": "INVALID"})
+    assert response.status_code == 429
+    assert response.json()["code"] == "resource_exhausted"

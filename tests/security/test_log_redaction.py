@@ -34,3 +34,39 @@ def test_filter_rewrites_record_with_args():
     )
     assert RedactSecretsFilter().filter(record)
     assert CANARY not in record.getMessage()
+
+
+def test_every_record_is_redacted_whichever_handler_gets_it(caplog):
+    """The filter is installed on the record factory, not only on the console handler:
+    pytest's caplog, Django's mail_admins or any added handler see redacted records."""
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("some.library").debug("sending password=%s", CANARY)
+    logging.getLogger("django.request").warning("Bad: Authorization: Bearer %s", CANARY)
+    assert len(caplog.records) == 2
+    for record in caplog.records:
+        assert CANARY not in record.getMessage()
+    assert CANARY not in caplog.text
+
+
+def test_an_exception_message_with_a_credential_is_redacted_in_the_traceback(caplog):
+    caplog.set_level(logging.ERROR)
+    try:
+        raise ValueError(f"login failed with password={CANARY}")
+    except ValueError:
+        logging.getLogger("some.library").exception("verification failed")
+    (record,) = caplog.records
+    assert record.exc_info is None  # the live exception would be formatted again
+    assert "ValueError" in record.exc_text
+    assert CANARY not in caplog.text
+
+
+def test_an_exception_without_credentials_keeps_its_traceback(caplog):
+    caplog.set_level(logging.ERROR)
+    try:
+        secret = None
+        raise ValueError(f"no such row {secret}")
+    except ValueError:
+        logging.getLogger("some.library").exception("failed")
+    (record,) = caplog.records
+    assert record.exc_info is not None
+    assert "no such row None" in caplog.text
