@@ -110,24 +110,21 @@ def app_delete(*, app: App, actor: Any = None, request: HttpRequest | None = Non
     app.delete()
 
 
-def service_create(
-    *,
-    app: App,
-    name: Any,
-    image: Any,
-    registry_secret: Secret | None,
-    actor: Any = None,
-    request: HttpRequest | None = None,
-) -> Service:
-    """Create a service; raises ValidationError keyed "name", "image", "registry_secret".
+def _validated_service_input(
+    *, app: App, name: Any, image: Any, registry_secret: Secret | None, exclude_pk: Any = None
+) -> str:
+    """The rules shared by create and update; returns the normalized image.
 
-    The secret must belong to the app's organization and serve the image.
+    Raises ValidationError keyed "name", "image", "registry_secret": the name is
+    unique in the app, the image parses, and the secret belongs to the app's
+    organization and serves the image (stored host metadata, no decryption).
     """
     errors: dict[str, list[str]] = {}
     name_errors = _name_errors(name)
+    clash = Service.objects.filter(app_id=app.pk, name=name).exclude(pk=exclude_pk)
     if name_errors:
         errors["name"] = name_errors
-    elif Service.objects.filter(app=app, name=name).exists():
+    elif clash.exists():
         errors["name"] = [f"A service named “{name}” already exists in {app.name}."]
     try:
         image = check_image(image)
@@ -143,6 +140,25 @@ def service_create(
                 errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    return image
+
+
+def service_create(
+    *,
+    app: App,
+    name: Any,
+    image: Any,
+    registry_secret: Secret | None,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> Service:
+    """Create a service; raises ValidationError keyed "name", "image", "registry_secret".
+
+    The secret must belong to the app's organization and serve the image.
+    """
+    image = _validated_service_input(
+        app=app, name=name, image=image, registry_secret=registry_secret
+    )
     try:
         with transaction.atomic():
             service = Service.objects.create(
@@ -196,26 +212,13 @@ def service_update(
     """Change a service's name, image or secret (None removes it), with the same
     rules as service_create; raises ValidationError keyed by field.
     """
-    errors: dict[str, list[str]] = {}
-    name_errors = _name_errors(name)
-    if name_errors:
-        errors["name"] = name_errors
-    elif Service.objects.filter(app_id=service.app_id, name=name).exclude(pk=service.pk).exists():
-        errors["name"] = [f"A service named “{name}” already exists in {service.app.name}."]
-    try:
-        image = check_image(image)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if registry_secret is not None and "image" not in errors:
-        if registry_secret.organization_id != service.organization_id:
-            errors["registry_secret"] = ["No such secret in this organization."]
-        else:
-            try:
-                check_secret_matches_image(registry_secret, image)
-            except ValidationError as exc:
-                errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
+    image = _validated_service_input(
+        app=service.app,
+        name=name,
+        image=image,
+        registry_secret=registry_secret,
+        exclude_pk=service.pk,
+    )
     before = {
         "name": service.name,
         "image": service.image,

@@ -42,8 +42,7 @@ from regsecrets.registries import (
     parse_image_reference,
     provider_by_slug,
 )
-from regsecrets.registry_secrets import services as secret_services
-from regsecrets.registry_secrets.forms import provider_form_class
+from regsecrets.registry_secrets.forms import create_secret_from_form, provider_form_class
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.verification import secret_verify_image
 
@@ -313,18 +312,10 @@ def inline_secret_create(request: HttpRequest, slug: str) -> JsonResponse:
     provider = _provider(slug)
     form = provider_form_class(provider)(request.POST, request.FILES, auto_id=INLINE_AUTO_ID)
     if form.is_valid():
-        try:
-            secret = secret_services.secret_create(
-                organization=request.organization,
-                name=form.cleaned_data["name"],
-                provider=provider.key,
-                data=form.provider_data(),
-                actor=request.user,
-                request=request,
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
+        secret = create_secret_from_form(
+            form, organization=request.organization, actor=request.user, request=request
+        )
+        if secret is not None:
             return JsonResponse(
                 {"id": str(secret.pk), "name": secret.name, "label": secret_label(secret)},
                 status=201,

@@ -37,12 +37,16 @@ from regsecrets.crypto.fields import reseal
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider
 from regsecrets.registries.client import ClientOptions, VerificationResult, check_credentials
 from regsecrets.registries.matching import credential_for_key
-from regsecrets.registry_secrets.forms import SecretForm, provider_form_class, upload_was_dropped
+from regsecrets.registry_secrets.forms import (
+    SecretForm,
+    create_secret_from_form,
+    provider_form_class,
+    upload_was_dropped,
+)
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
     SecretInUse,
     secret_config,
-    secret_create,
     secret_delete,
     secret_fields,
     secret_update,
@@ -218,18 +222,13 @@ class SecretAdmin(admin.ModelAdmin):
             form = form_class(request.POST, request.FILES)
             form.upload_dropped = upload_was_dropped(request)
             if form.is_valid():
-                try:
-                    secret = secret_create(
-                        organization=form.cleaned_data["organization"],
-                        name=form.cleaned_data["name"],
-                        provider=provider.key,
-                        data=form.provider_data(),
-                        actor=request.user,
-                        request=request,
-                    )
-                except ValidationError as exc:
-                    form.add_service_errors(exc)
-                else:
+                secret = create_secret_from_form(
+                    form,
+                    organization=form.cleaned_data["organization"],
+                    actor=request.user,
+                    request=request,
+                )
+                if secret is not None:
                     self.log_addition(request, secret, [{"added": {}}])
                     return self.response_add(request, secret)
         else:

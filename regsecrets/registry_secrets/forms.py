@@ -271,3 +271,32 @@ class DeleteSecretForm(forms.Form):
         if value != self.secret_name:
             raise ValidationError("The name does not match.", code="mismatch")
         return value
+
+
+def create_secret_from_form(
+    form: SecretForm,
+    *,
+    organization: Any,
+    actor: Any,
+    request: HttpRequest | None,
+    name: str | None = None,
+) -> Any:
+    """Save a valid create form through ``secret_create``; None with errors on the form.
+
+    The one bridge from a provider form to the service layer, shared by the secret
+    pages, the service form's inline panel and the admin.
+    """
+    from regsecrets.registry_secrets.services import secret_create
+
+    try:
+        return secret_create(
+            organization=organization,
+            name=form.cleaned_data["name"] if name is None else name,
+            provider=form.provider.key,
+            data=form.provider_data(),
+            actor=actor,
+            request=request,
+        )
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+        return None

@@ -35,6 +35,7 @@ from regsecrets.registry_secrets import selectors, services, verification
 from regsecrets.registry_secrets.forms import (
     DeleteSecretForm,
     SecretForm,
+    create_secret_from_form,
     provider_form_class,
     upload_was_dropped,
 )
@@ -176,18 +177,10 @@ def secret_create(request: HttpRequest, slug: str) -> HttpResponse:
         form = form_class(request.POST, request.FILES)
         form.upload_dropped = upload_was_dropped(request)
         if form.is_valid():
-            try:
-                secret = services.secret_create(
-                    organization=request.organization,
-                    name=form.cleaned_data["name"],
-                    provider=provider.key,
-                    data=form.provider_data(),
-                    actor=request.user,
-                    request=request,
-                )
-            except ValidationError as exc:
-                form.add_service_errors(exc)
-            else:
+            secret = create_secret_from_form(
+                form, organization=request.organization, actor=request.user, request=request
+            )
+            if secret is not None:
                 messages.success(request, f"Secret “{secret.name}” saved.")
                 if next_url:
                     return redirect(_with_query(next_url, secret=str(secret.pk)))
