@@ -34,6 +34,26 @@
     return template.replace("__slug__", encodeURIComponent(slug));
   }
 
+  // POST a FormData with the page's CSRF token; resolves to {status, body}
+  // (body {} when the reply is not JSON) so callers branch on the status.
+  function postForm(target, data) {
+    return fetch(target, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
+    }).then(function (response) {
+      return response
+        .json()
+        .catch(function () {
+          return {};
+        })
+        .then(function (body) {
+          return { status: response.status, body: body };
+        });
+    });
+  }
+
   // --- Inline secret panel -------------------------------------------------
 
   function clearFields() {
@@ -158,22 +178,7 @@
     var data = new FormData(inlineForm);
     data.set("csrfmiddlewaretoken", csrfToken());
     saveButton.disabled = true;
-    fetch(url(inlineForm.dataset.createUrl, slug), {
-      method: "POST",
-      body: data,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
-    })
-      .then(function (response) {
-        return response
-          .json()
-          .catch(function () {
-            return {};
-          })
-          .then(function (body) {
-            return { status: response.status, body: body };
-          });
-      })
+    postForm(url(inlineForm.dataset.createUrl, slug), data)
       .then(function (result) {
         if (result.status === 201) {
           addAndSelect(result.body);
@@ -314,22 +319,7 @@
     data.set("secret", select.value === NEW ? "" : select.value);
     showVerify("secondary", "Checking…");
     verifyButton.disabled = true;
-    fetch(form.dataset.verifyUrl, {
-      method: "POST",
-      body: data,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
-    })
-      .then(function (response) {
-        return response
-          .json()
-          .catch(function () {
-            return {};
-          })
-          .then(function (body) {
-            return { status: response.status, body: body };
-          });
-      })
+    postForm(form.dataset.verifyUrl, data)
       .then(function (reply) {
         if (mine !== verifySequence) {
           return;
