@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from regsecrets.accounts.scoping import get_scoped_or_404
-from regsecrets.api import errors, parsing
+from regsecrets.api import errors
 from regsecrets.api.auth import endpoint
-from regsecrets.audit.services import audit_record
 from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.registries import client
-from regsecrets.registry_secrets import services
 from regsecrets.registry_secrets.models import Secret
+from regsecrets.registry_secrets.verification import secret_verify_image
 
 MAX_IMAGE_LENGTH = 512
 # Koyeb's VerifyDockerImageReplyErrCode has no TLS or FORBIDDEN_ADDRESS; the SDK
@@ -45,29 +44,15 @@ def verify(request: HttpRequest) -> JsonResponse:
         )
     secret_id = request.GET.get("secret_id", "")
     secret = None
-    config = None
     if secret_id:
         secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=secret_id)  # type: ignore[attr-defined]
-        config = services.secret_config(secret)  # decrypts; DecryptionError -> 409
-    result = client.check_image(image, config, options=client.ClientOptions.from_settings())
+    # Decrypts in memory and audits secret.verified when a secret is used;
+    # DecryptionError -> 409 in the endpoint wrapper.
+    result = secret_verify_image(image=image, secret=secret, actor=request.user, request=request)
     if result.success:
         code = "UNKNOWN"  # Koyeb's enum default: no error
     else:
         code = result.code if result.code in KOYEB_CODES else client.REGISTRY_ERROR
-    if secret is not None:
-        audit_record(
-            action="secret.verified",
-            organization=request.organization,  # type: ignore[attr-defined]
-            actor=request.user,
-            obj=secret,
-            request=request,
-            details={
-                "image": image if not parsing._has_control(image) else "",
-                "success": result.success,
-                "code": result.code,
-                "registry": result.registry,
-            },
-        )
     return JsonResponse(
         {
             "success": result.success,

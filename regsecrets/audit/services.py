@@ -21,6 +21,21 @@ def _client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def _storable(value: Any) -> Any:
+    """Drop NUL characters, which PostgreSQL cannot store in text or jsonb.
+
+    Details may quote user input (an image reference, a name); a hostile NUL
+    there must not turn an audited action into a database error.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
+
+
 def audit_record(
     *,
     action: str,
@@ -34,7 +49,7 @@ def audit_record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Write one audit event. ``details`` must hold no secret values."""
-    details = dict(details or {})
+    details = _storable(dict(details or {}))
     leaked = _FORBIDDEN_DETAIL_KEYS.intersection(details)
     if leaked:
         raise ValueError(f"audit details must not carry values for {sorted(leaked)}")
@@ -56,13 +71,11 @@ def audit_record(
         action=action,
         object_type=object_type,
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
-        object_name=object_name.replace("\x00", "")[:200],
+        object_name=_storable(object_name)[:200],
         ip_address=_client_ip(request) if request is not None else None,
         # NUL is not storable in PostgreSQL text; a hostile client may send one.
         user_agent=(
-            request.META.get("HTTP_USER_AGENT", "").replace("\x00", "")[:300]
-            if request is not None
-            else ""
+            _storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else ""
         ),
         details=details,
     )

@@ -35,8 +35,7 @@ from regsecrets.audit.services import audit_record
 from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.crypto.fields import reseal
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider
-from regsecrets.registries.client import ClientOptions, VerificationResult, check_credentials
-from regsecrets.registries.matching import credential_for_key
+from regsecrets.registries.client import ClientOptions
 from regsecrets.registry_secrets.forms import (
     SecretForm,
     create_secret_from_form,
@@ -46,11 +45,11 @@ from regsecrets.registry_secrets.forms import (
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
     SecretInUse,
-    secret_config,
     secret_delete,
     secret_fields,
     secret_update,
 )
+from regsecrets.registry_secrets.verification import secret_host_checks
 
 # Each check may take up to REGSECRETS_VERIFY_TIMEOUT per host: keep a request bounded.
 MAX_SECRETS_PER_TEST = 10
@@ -483,7 +482,7 @@ class SecretAdmin(admin.ModelAdmin):
         options = ClientOptions.from_settings()
         for secret in secrets:
             try:
-                results = self._check_secret(secret, options)
+                results = [(c.host, c.result) for c in secret_host_checks(secret, options=options)]
             except DecryptionError as exc:
                 self._decryption_message(request, secret, exc)
                 continue
@@ -510,19 +509,6 @@ class SecretAdmin(admin.ModelAdmin):
                 f"Secret “{secret.name}”: {summary or 'no registry to test'}",
                 messages.SUCCESS if ok else messages.WARNING,
             )
-
-    @staticmethod
-    @sensitive_variables("config", "auths", "credential")
-    def _check_secret(
-        secret: Secret, options: ClientOptions
-    ) -> list[tuple[str, VerificationResult]]:
-        config = secret_config(secret)
-        auths = config.get("auths") or {}
-        results = []
-        for host in secret.hosts or list(auths):
-            credential = credential_for_key(config, host)
-            results.append((host, check_credentials(host, credential, options=options)))
-        return results
 
     @admin.action(permissions=["change"], description="Re-encrypt with the active key")
     def reencrypt(self, request: HttpRequest, queryset: QuerySet[Secret]) -> None:

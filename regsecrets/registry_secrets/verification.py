@@ -32,6 +32,7 @@ __all__ = [
     "HostCheck",
     "audit_check",
     "check_config_hosts",
+    "secret_host_checks",
     "secret_test_credentials",
     "secret_verify_image",
 ]
@@ -84,6 +85,17 @@ def check_config_hosts(
         return list(pool.map(one, wanted))
 
 
+@sensitive_variables("config")
+def secret_host_checks(secret: Secret, *, options: ClientOptions | None = None) -> list[HostCheck]:
+    """Decrypt ``secret`` in memory and log in to each of its registries (not audited).
+
+    Raises DecryptionError when the document cannot be opened.
+    """
+    config = secret_config(secret)
+    hosts = list(secret.hosts or []) or list(config.get("auths") or {})
+    return check_config_hosts(config, hosts, options=options)
+
+
 def _audit(
     secret: Secret, request: HttpRequest | None, actor: Any, details: dict[str, Any]
 ) -> None:
@@ -106,9 +118,7 @@ def secret_test_credentials(
     Raises DecryptionError when the document cannot be opened (nothing is checked
     or audited then).
     """
-    config = secret_config(secret)
-    hosts = list(secret.hosts or []) or list(config.get("auths") or {})
-    checks = check_config_hosts(config, hosts)
+    checks = secret_host_checks(secret)
     for check in checks:
         audit_check(secret, check, actor=actor, request=request)
     return checks

@@ -6,6 +6,7 @@ import pytest
 
 from regsecrets.audit.models import AuditEvent
 from regsecrets.registries import client
+from regsecrets.registry_secrets import verification
 from regsecrets.registry_secrets.models import Secret
 
 
@@ -31,14 +32,15 @@ def test_verify_maps_codes_koyeb_does_not_know(api, monkeypatch):
     def fake(image, config, *, options=None):
         return client.VerificationResult(False, client.FORBIDDEN_ADDRESS, "refused", "10.0.0.1")
 
-    monkeypatch.setattr(client, "check_image", fake)
+    # The endpoint checks through the shared web/API verification path.
+    monkeypatch.setattr(verification, "check_image", fake)
     body = api.get("/v1/docker-helper/verify", {"image": "10.0.0.1/app"}).json()
     assert (body["code"], body["detail_code"]) == ("REGISTRY_ERROR", "FORBIDDEN_ADDRESS")
 
 
 def test_success_reports_koyebs_default_code(api, monkeypatch):
     monkeypatch.setattr(
-        client, "check_image", lambda image, config, *, options=None: client.VerificationResult(True, "", "ok", "ghcr.io")
+        verification, "check_image", lambda image, config, *, options=None: client.VerificationResult(True, "", "ok", "ghcr.io")
     )
     body = api.get("/v1/docker-helper/verify", {"image": "ghcr.io/x/y"}).json()
     assert (body["success"], body["code"]) == (True, "UNKNOWN")
