@@ -13,28 +13,31 @@ from typing import Any
 
 REDACTED = "[redacted]"
 
-_PATTERNS = [
+# (pattern, replacement): each keeps the label it matched and drops the value.
+_RULES: list[tuple[re.Pattern[str], str]] = [
     # Authorization headers and Basic/Bearer values.
-    re.compile(r"(?i)\b(authorization\s*[:=]\s*)(basic|bearer)\s+[^\s,'\"]+"),
-    re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{8,}"),
+    (
+        re.compile(r"(?i)\b(authorization\s*[:=]\s*)(basic|bearer)\s+[^\s,'\"]+"),
+        rf"\g<1>\g<2> {REDACTED}",
+    ),
+    (re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), REDACTED),
     # key=value and "key": "value" forms for credential-looking keys.
-    re.compile(
-        r"(?i)([\"']?(?:password|passwd|token|access_token|identitytoken|registrytoken|auth|"
-        r"keyfile_content|private_key|secret)[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,&}]+)"
+    (
+        re.compile(
+            r"(?i)([\"']?(?:password|passwd|token|access_token|identitytoken|registrytoken|"
+            r"auth|keyfile_content|private_key|secret)[\"']?\s*[:=]\s*)"
+            r"(\"[^\"]*\"|'[^']*'|[^\s,&}]+)"
+        ),
+        rf"\g<1>{REDACTED}",
     ),
     # Our own API tokens.
-    re.compile(r"\brst_[A-Za-z0-9_-]{10,}"),
+    (re.compile(r"\brst_[A-Za-z0-9_-]{10,}"), REDACTED),
 ]
 
 
 def redact(text: str) -> str:
-    for pattern in _PATTERNS:
-        if pattern.groups >= 2 and pattern.pattern.startswith("(?i)(["):
-            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-        elif pattern.groups >= 1 and pattern.pattern.startswith(r"(?i)\b(authorization"):
-            text = pattern.sub(lambda m: m.group(1) + m.group(2) + " " + REDACTED, text)
-        else:
-            text = pattern.sub(REDACTED, text)
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
     return text
 
 
@@ -88,7 +91,12 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
 
 
 class RedactSecretsFilter(logging.Filter):
-    """Rewrite the record's message with credential-shaped values redacted."""
+    """Rewrite the record's message with credential-shaped values redacted.
+
+    Every record made after Django's setup is already redacted by the record
+    factory below; this filter is for handlers an operator attaches to records
+    made elsewhere (a process logging before Django is set up).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         redact_record(record)
