@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -51,16 +51,14 @@ def get_scoped_or_404(
     queryset: QuerySet[M], organization: Organization, *, via: str = "organization", **lookup: Any
 ) -> M:
     try:
-        return scoped(queryset, organization, via=via).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
-        # ValueError/TypeError: a malformed id (not a UUID) is just "not found".
+        obj = scoped(queryset, organization, via=via).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        # A malformed id (not a UUID, not an integer) is just "not found".
         raise Http404("No such object in this organization.") from exc
-    except Exception as exc:
-        from django.core.exceptions import ValidationError
-
-        if isinstance(exc, ValidationError):
-            raise Http404("No such object in this organization.") from exc
-        raise
+    if via == "organization":
+        # Scoped by it, so it is this organization: spare callers a query for it.
+        obj.organization = organization  # type: ignore[attr-defined]
+    return obj
 
 
 def organization_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

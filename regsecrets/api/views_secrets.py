@@ -143,9 +143,7 @@ def secret_create(request: HttpRequest) -> JsonResponse:
 
 def _get(request: HttpRequest, secret_id: str, *, document: bool = False) -> Secret:
     secrets = Secret.objects.all() if document else Secret.objects.defer("document")
-    secret = get_scoped_or_404(secrets, request.organization, pk=secret_id)  # type: ignore[attr-defined]
-    secret.organization = request.organization  # type: ignore[attr-defined]  # scoped: same row
-    return secret
+    return get_scoped_or_404(secrets, request.organization, pk=secret_id)  # type: ignore[attr-defined]
 
 
 def secret_get(request: HttpRequest, secret_id: str) -> JsonResponse:
