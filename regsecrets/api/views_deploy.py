@@ -10,44 +10,19 @@ from django.http import HttpRequest, JsonResponse
 from regsecrets.accounts.scoping import get_scoped_or_404, scoped
 from regsecrets.api import errors, parsing
 from regsecrets.api.auth import endpoint, require_manager
+from regsecrets.api.paging import list_reply
 from regsecrets.api.representations import app_json, service_json
 from regsecrets.deploy import services
 from regsecrets.deploy.models import App, Service
 from regsecrets.registry_secrets.models import Secret
 
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 100
-MAX_OFFSET = 10_000_000
-
-
-def _page(request: HttpRequest) -> tuple[int, int]:
-    limit = parsing.query_int(request, "limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
-    offset = parsing.query_int(request, "offset", default=0, maximum=MAX_OFFSET)
-    return limit, offset
-
-
 # --- apps -----------------------------------------------------------------------------
 
 
 def app_list(request: HttpRequest) -> JsonResponse:
-    limit, offset = _page(request)
-    name = parsing.query_text(request, "name")
-    ids = parsing.query_uuids(request, "ids")
     apps = scoped(App.objects.all(), request.organization)  # type: ignore[attr-defined]
-    if name:
-        apps = apps.filter(name__icontains=name)
-    if ids:
-        apps = apps.filter(pk__in=ids)
-    count = apps.count()
-    page = list(apps.order_by("name", "pk")[offset : offset + limit]) if count > offset else []
-    return JsonResponse(
-        {
-            "apps": [app_json(a) for a in page],
-            "limit": limit,
-            "offset": offset,
-            "count": count,
-            "has_next": offset + len(page) < count,
-        }
+    return list_reply(
+        request, apps, key="apps", serialize=app_json, order_by=("name", "pk"), has_next=True
     )
 
 
@@ -95,31 +70,17 @@ _SERVICE_FIELDS = {
 
 
 def service_list(request: HttpRequest) -> JsonResponse:
-    limit, offset = _page(request)
-    name = parsing.query_text(request, "name")
     app_ids = parsing.query_uuids(request, "app_id")
-    ids = parsing.query_uuids(request, "ids")
     rows = scoped(Service.objects.select_related("registry_secret"), request.organization)  # type: ignore[attr-defined]
     if app_ids:
         rows = rows.filter(app_id__in=app_ids)
-    if name:
-        rows = rows.filter(name__icontains=name)
-    if ids:
-        rows = rows.filter(pk__in=ids)
-    count = rows.count()
-    page = (
-        list(rows.order_by("app__name", "name", "pk")[offset : offset + limit])
-        if count > offset
-        else []
-    )
-    return JsonResponse(
-        {
-            "services": [service_json(s) for s in page],
-            "limit": limit,
-            "offset": offset,
-            "count": count,
-            "has_next": offset + len(page) < count,
-        }
+    return list_reply(
+        request,
+        rows,
+        key="services",
+        serialize=service_json,
+        order_by=("app__name", "name", "pk"),
+        has_next=True,
     )
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 from regsecrets.accounts.scoping import get_scoped_or_404, scoped
 from regsecrets.api import errors, parsing
 from regsecrets.api.auth import endpoint, require_manager
+from regsecrets.api.paging import list_reply
 from regsecrets.api.representations import REGISTRY, secret_json
 from regsecrets.registries import PROVIDERS, Provider, get_provider
 from regsecrets.registry_secrets import services
@@ -22,9 +23,6 @@ SECRET_TYPES = ("SIMPLE", "REGISTRY", "MANAGED")
 UNSUPPORTED_TYPE = (
     "Only registry secrets (type REGISTRY) are supported; SIMPLE and MANAGED secrets are not."
 )
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 100
-MAX_OFFSET = 10_000_000
 
 
 def _provider_inputs(provider: Provider) -> dict[str, Any]:
@@ -75,11 +73,7 @@ def _check_type(value: Any) -> None:
 
 
 def secret_list(request: HttpRequest) -> JsonResponse:
-    name = parsing.query_text(request, "name")
     types = parsing.query_list(request, "types")
-    ids = parsing.query_uuids(request, "ids")
-    limit = parsing.query_int(request, "limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
-    offset = parsing.query_int(request, "offset", default=0, maximum=MAX_OFFSET)
     unknown = [t for t in types if t not in SECRET_TYPES]
     if unknown:
         raise errors.field_error("types", f"Unknown type {unknown[0][:40]!r}; use REGISTRY.")
@@ -87,19 +81,8 @@ def secret_list(request: HttpRequest) -> JsonResponse:
     if types and REGISTRY not in types:
         # Every secret here is a registry secret: SIMPLE or MANAGED alone match none.
         secrets = secrets.none()
-    if name:
-        secrets = secrets.filter(name__icontains=name)
-    if ids:
-        secrets = secrets.filter(pk__in=ids)
-    count = secrets.count()
-    page = list(secrets.order_by("name", "pk")[offset : offset + limit]) if count > offset else []
-    return JsonResponse(
-        {
-            "secrets": [secret_json(s) for s in page],
-            "limit": limit,
-            "offset": offset,
-            "count": count,
-        }
+    return list_reply(
+        request, secrets, key="secrets", serialize=secret_json, order_by=("name", "pk")
     )
 
 
