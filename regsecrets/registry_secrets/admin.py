@@ -28,7 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.debug import sensitive_post_parameters
 
 from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
@@ -46,7 +46,7 @@ from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
     SecretInUse,
     secret_delete,
-    secret_fields,
+    secret_edit_initial,
     secret_update,
 )
 from regsecrets.registry_secrets.verification import secret_host_checks
@@ -252,7 +252,6 @@ class SecretAdmin(admin.ModelAdmin):
 
     # --- Change: credentials write-only, provider and name fixed ------------------------
     @sensitive_post
-    @method_decorator(sensitive_variables("stored"))
     def change_view(
         self,
         request: HttpRequest,
@@ -277,13 +276,11 @@ class SecretAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, obj):
             return self._render_read_only(request, obj, form_url)
         try:
-            stored = secret_fields(obj)
+            # Non-secret inputs only; credentials start empty (empty keeps).
+            initial = secret_edit_initial(obj)
         except DecryptionError as exc:
             self._decryption_message(request, obj, exc)
             return self._render_read_only(request, obj, form_url)
-        # Prefill non-secret inputs only; credentials start empty (empty keeps).
-        initial = {s.name: stored.get(s.name, "") for s in provider.fields if not s.secret}
-        del stored
         form_class = admin_form_class(provider, editing=True)
         if request.method == "POST":
             form = form_class(request.POST, request.FILES, instance=obj, initial=initial)

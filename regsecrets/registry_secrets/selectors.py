@@ -10,9 +10,7 @@ from regsecrets.accounts.scoping import scoped
 from regsecrets.registry_secrets.models import Secret
 
 
-def secret_list(
-    *, organization: Any, search: str = "", provider: str = ""
-) -> QuerySet[Secret]:
+def secret_list(*, organization: Any, search: str = "", provider: str = "") -> QuerySet[Secret]:
     """The organization's secrets with their service counts, in one query."""
     secrets = scoped(Secret.objects.all(), organization).annotate(service_count=Count("services"))
     if search:

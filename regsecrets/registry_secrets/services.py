@@ -136,6 +136,18 @@ def secret_config(secret: Secret) -> dict[str, Any]:
     return open_document(secret, "document").get("config") or SecretDocument()
 
 
+@sensitive_variables("stored")
+def secret_edit_initial(secret: Secret) -> dict[str, str]:
+    """The non-secret provider inputs an edit form starts with (decrypts).
+
+    Credentials are left out: edit forms start them empty, and empty keeps them.
+    Raises DecryptionError when the stored document cannot be opened.
+    """
+    provider = get_provider(secret.provider)
+    stored = secret_fields(secret)
+    return {spec.name: stored.get(spec.name, "") for spec in provider.fields if not spec.secret}
+
+
 @sensitive_variables("data", "merged", "stored", "stored_secrets", "given", "value")
 def merge_edit_input(
     *, provider: Any, stored: Mapping[str, Any], data: Mapping[str, Any]

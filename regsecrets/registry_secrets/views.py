@@ -255,7 +255,6 @@ def _undecryptable(request: HttpRequest, secret: Secret, error: DecryptionError)
 
 
 @sensitive_post_parameters()
-@sensitive_variables("stored")
 @require_http_methods(["GET", "POST"])
 @organization_required
 def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
@@ -267,11 +266,9 @@ def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
         raise Http404("This secret's provider is no longer supported.")
     form_class = provider_form_class(provider, editing=True)
     try:
-        stored = services.secret_fields(secret)
+        initial = services.secret_edit_initial(secret)
     except DecryptionError as exc:
         return _undecryptable(request, secret, exc)
-    initial = {spec.name: stored.get(spec.name, "") for spec in provider.fields if not spec.secret}
-    del stored
     if request.method == "POST":
         form = form_class(request.POST, request.FILES, initial=initial)
         form.upload_dropped = upload_was_dropped(request)
