@@ -24,6 +24,8 @@ Safety properties, because the host is chosen by the user:
 from __future__ import annotations
 
 import base64
+import dataclasses
+import email.utils
 import json
 import re
 import ssl
@@ -102,6 +104,9 @@ class VerificationResult:
     code: str
     reason: str
     registry: str = ""
+    # Seconds the registry asked us to wait (429 or 5xx, from Retry-After; 0 when it
+    # named none), so schedulers can back off; None when the answer was not a throttle.
+    retry_after: float | None = None
 
 
 def _truthy(value: object) -> bool:
@@ -156,10 +161,11 @@ def _default_options() -> ClientOptions:
 class _Stop(Exception):
     """Ends a check early with a result; raised from deep inside the flow."""
 
-    def __init__(self, code: str, reason: str) -> None:
+    def __init__(self, code: str, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -578,7 +584,11 @@ def _obtain_token(
             )
         raise _Stop(denied, reason)
     if reply.status != 200:
-        raise _Stop(REGISTRY_ERROR, f"The token server {realm_host} answered HTTP {reply.status}.")
+        raise _Stop(
+            REGISTRY_ERROR,
+            f"The token server {realm_host} answered HTTP {reply.status}.",
+            _retry_after(reply),
+        )
     return _token_from(reply)
 
 
@@ -602,13 +612,37 @@ def _ping(session: _Session, registry: _Registry, headers: dict[str, str] | None
     return session.request("GET", registry.base.join("/v2/"), headers=headers)
 
 
+def _retry_after(reply: _Reply) -> float | None:
+    """How long a throttled (429) or failing (5xx) registry asked us to wait.
+
+    Retry-After is seconds or an HTTP date; anything unreadable counts as 0 (back
+    off by our own schedule). None when the reply is not a throttle or server error.
+    """
+    if reply.status != 429 and reply.status < 500:
+        return None
+    value = reply.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(min(int(value), 86400))
+    if value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, min(when.timestamp() - time.time(), 86400.0))
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return 0.0
+
+
 def _unexpected(registry: _Registry, reply: _Reply, doing: str) -> _Stop:
     if reply.status == 404 and doing == "ping":
         return _Stop(
             REGISTRY_ERROR,
             f"{registry.host} does not serve the Registry HTTP API v2 (/v2/ answered 404).",
         )
-    return _Stop(REGISTRY_ERROR, f"{registry.host} answered HTTP {reply.status} to the {doing}.")
+    return _Stop(
+        REGISTRY_ERROR,
+        f"{registry.host} answered HTTP {reply.status} to the {doing}.",
+        _retry_after(reply),
+    )
 
 
 def _run(
@@ -623,7 +657,9 @@ def _run(
     try:
         result = flow(session)
     except _Stop as stop:
-        result = VerificationResult(False, stop.code, stop.reason, registry_host)
+        result = VerificationResult(
+            False, stop.code, stop.reason, registry_host, stop.retry_after
+        )
     except AddressForbidden as exc:
         result = VerificationResult(
             False,
@@ -670,9 +706,7 @@ def _run(
     finally:
         session.close()
     if secrets:
-        result = VerificationResult(
-            result.success, result.code, _scrub(result.reason, secrets), result.registry
-        )
+        result = dataclasses.replace(result, reason=_scrub(result.reason, secrets))
     return result
 
 

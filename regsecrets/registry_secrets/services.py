@@ -7,12 +7,14 @@ and an audit event is written in the same transaction.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from regsecrets.audit.services import audit_record
@@ -21,6 +23,9 @@ from regsecrets.crypto import DecryptionError
 from regsecrets.crypto.fields import SecretDocument, open_document, seal_document
 from regsecrets.registries import ProviderResult, ProviderValidationError, get_provider
 from regsecrets.registry_secrets.models import Secret
+
+# secret_update's "leave the expiry date as it is" (None clears it).
+KEEP = object()
 
 
 class SecretInUse(Exception):
@@ -90,6 +95,7 @@ def secret_create(
     data: Mapping[str, Any],
     actor: Any = None,
     request: HttpRequest | None = None,
+    expires_at: datetime.date | None = None,
 ) -> Secret:
     """Validate, seal and save a new secret; raises ValidationError keyed by field."""
     name = (name or "").strip()
@@ -104,7 +110,13 @@ def secret_create(
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    secret = Secret(organization=organization, name=name, created_by=actor, updated_by=actor)
+    secret = Secret(
+        organization=organization,
+        name=name,
+        created_by=actor,
+        updated_by=actor,
+        expires_at=expires_at,
+    )
     _apply(secret, provider_obj.key, result)
     try:
         with transaction.atomic():
@@ -200,8 +212,11 @@ def secret_update(
     data: Mapping[str, Any],
     actor: Any = None,
     request: HttpRequest | None = None,
+    expires_at: Any = KEEP,
 ) -> Secret:
     """Apply new provider input; an empty credential field keeps the stored value.
+
+    ``expires_at`` (a date, or None to clear) is left as it is unless given.
 
     Provider and name are fixed: services and the API refer to the name.
     """
@@ -222,6 +237,11 @@ def secret_update(
         locked = Secret.objects.select_for_update().get(pk=secret.pk)
         _apply(locked, secret.provider, result)
         locked.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+        if expires_at is not KEEP and expires_at != locked.expires_at:
+            locked.expires_at = expires_at
+            # A new date is judged at once, not at the next scheduled check.
+            locked.next_check_at = timezone.now()
+            changed.append("expires_at")
         locked.save()
         audit_record(
             action="secret.updated",
