@@ -36,6 +36,7 @@ from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.crypto.fields import reseal
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider
 from regsecrets.registries.client import ClientOptions
+from regsecrets.registry_secrets import health
 from regsecrets.registry_secrets.forms import (
     SecretForm,
     create_secret_from_form,
@@ -120,10 +121,13 @@ class SecretAdmin(admin.ModelAdmin):
         "registry_hosts",
         "username",
         "services_count",
+        "health_status",
+        "checked_at",
+        "expires_at",
         "key_id",
         "updated_at",
     ]
-    list_filter = ["provider", "organization", "key_id"]
+    list_filter = ["health_status", "provider", "organization", "key_id"]
     # "hosts" is a JSON list searched as its JSON text (icontains), which both
     # SQLite and PostgreSQL support; tests/admin covers both.
     search_fields = ["name", "organization__name", "organization__slug", "hosts", "username"]
@@ -140,6 +144,10 @@ class SecretAdmin(admin.ModelAdmin):
         "registry_username",
         "key_id",
         "services_using",
+        "health_status",
+        "health_reason",
+        "checked_at",
+        "last_healthy_at",
         "created_at",
         "created_by",
         "updated_at",
@@ -277,7 +285,7 @@ class SecretAdmin(admin.ModelAdmin):
             return self._render_read_only(request, obj, form_url)
         try:
             # Non-secret inputs only; credentials start empty (empty keeps).
-            initial = secret_edit_initial(obj)
+            initial = {**secret_edit_initial(obj), "expires_at": obj.expires_at}
         except DecryptionError as exc:
             self._decryption_message(request, obj, exc)
             return self._render_read_only(request, obj, form_url)
@@ -288,7 +296,11 @@ class SecretAdmin(admin.ModelAdmin):
             if form.is_valid():
                 try:
                     updated = secret_update(
-                        secret=obj, data=form.provider_data(), actor=request.user, request=request
+                        secret=obj,
+                        data=form.provider_data(),
+                        actor=request.user,
+                        request=request,
+                        expires_at=form.cleaned_data.get("expires_at"),
                     )
                 except ValidationError as exc:
                     form.add_service_errors(exc)
@@ -479,10 +491,14 @@ class SecretAdmin(admin.ModelAdmin):
         options = ClientOptions.from_settings()
         for secret in secrets:
             try:
-                results = [(c.host, c.result) for c in secret_host_checks(secret, options=options)]
+                checks = secret_host_checks(secret, options=options)
             except DecryptionError as exc:
                 self._decryption_message(request, secret, exc)
                 continue
+            results = [(c.host, c.result) for c in checks]
+            if checks:
+                # A manual check is a check: the secret's health records it too.
+                health.health_record(secret=secret, outcomes=health.outcomes_of(checks))
             audit_record(
                 action="secret.verified",
                 organization=secret.organization,

@@ -31,7 +31,7 @@ from regsecrets.accounts.scoping import (
 from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.crypto import DecryptionError
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
-from regsecrets.registry_secrets import selectors, services, verification
+from regsecrets.registry_secrets import health, selectors, services, verification
 from regsecrets.registry_secrets.forms import (
     DeleteSecretForm,
     SecretForm,
@@ -103,10 +103,14 @@ def secret_list(request: HttpRequest) -> HttpResponse:
             provider = provider_by_slug(provider_slug)
         except KeyError:
             provider_slug = ""
+    health_filter = request.GET.get("health", "")
+    if health_filter not in selectors.HEALTH_FILTERS:
+        health_filter = ""
     secrets = selectors.secret_list(
         organization=request.organization,
         search=search,
         provider=provider.key if provider else "",
+        health=health_filter,
     ).select_related("updated_by")
     page = Paginator(secrets, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
@@ -122,7 +126,9 @@ def secret_list(request: HttpRequest) -> HttpResponse:
             "search": search,
             "provider_slug": provider_slug,
             "providers": PROVIDERS,
-            "filtered": bool(search or provider),
+            "health_filter": health_filter,
+            "attention_count": health.secrets_needing_attention(request.organization).count(),
+            "filtered": bool(search or provider or health_filter),
         },
     )
 
@@ -229,6 +235,7 @@ def _render_detail(request: HttpRequest, secret: Secret, *, status: int = 200) -
             "hosts": _display_hosts(secret),
             "services_using": _services_using(secret, request),
             "can_manage": request.membership.can_manage,
+            "host_health": list(secret.host_health.all()),
         },
         status=status,
     )
@@ -266,7 +273,7 @@ def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
         raise Http404("This secret's provider is no longer supported.")
     form_class = provider_form_class(provider, editing=True)
     try:
-        initial = services.secret_edit_initial(secret)
+        initial = {**services.secret_edit_initial(secret), "expires_at": secret.expires_at}
     except DecryptionError as exc:
         return _undecryptable(request, secret, exc)
     if request.method == "POST":
@@ -275,7 +282,11 @@ def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
         if form.is_valid():
             try:
                 services.secret_update(
-                    secret=secret, data=form.provider_data(), actor=request.user, request=request
+                    secret=secret,
+                    data=form.provider_data(),
+                    actor=request.user,
+                    request=request,
+                    expires_at=form.cleaned_data.get("expires_at"),
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
@@ -364,9 +375,7 @@ def secret_test(request: HttpRequest, pk: UUID) -> HttpResponse:
         messages.error(request, RATE_LIMITED_MESSAGE)
         return _render_detail(request, secret, status=429)
     try:
-        checks = verification.secret_test_credentials(
-            secret=secret, actor=request.user, request=request
-        )
+        checks = health.health_test_credentials(secret=secret, actor=request.user, request=request)
     except DecryptionError as exc:
         messages.error(
             request,
