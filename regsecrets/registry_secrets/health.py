@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import logging
 import random
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -441,6 +442,14 @@ def _dispatch(alert_id: int) -> None:
 
 
 # ------------------------------------------------------------------------ reads
+
+
+def parse_secret_id(value: str) -> Any:
+    """A secret id from user input, or None when it is not one (no query error)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def secrets_needing_attention(organization: Any) -> QuerySet[Secret]:

@@ -18,11 +18,13 @@ import httpx
 import pytest
 
 from regsecrets.registry_secrets.services import secret_create
-from tests.verification.conftest import (
+from tests.verification.conftest import (  # noqa: F401 - the registries are fixtures here too
     RunningRegistry,
     _missing,
     _start_registry,
     _stop_registry,
+    htpasswd_registry,
+    token_registry,
 )
 
 
