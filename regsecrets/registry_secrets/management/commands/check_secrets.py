@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from regsecrets.accounts.models import Organization
 from regsecrets.registry_secrets import health
@@ -57,8 +57,13 @@ class Command(BaseCommand):
             finally:
                 close_old_connections()
 
-        with ThreadPoolExecutor(max_workers=max(1, options["concurrency"])) as pool:
-            for outcome in pool.map(one, ids):
+        workers = max(1, options["concurrency"])
+        if connection.vendor == "sqlite":
+            workers = 1  # SQLite serialises writers anyway; threads would only wait on locks
+        pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+        outcomes = pool.map(one, ids) if pool else map(health.health_check_secret, ids)
+        try:
+            for outcome in outcomes:
                 done += 1
                 key = outcome.status or outcome.state
                 counts[key] = counts.get(key, 0) + 1
@@ -67,6 +72,9 @@ class Command(BaseCommand):
                         counts.get(f"alert:{outcome.transition}", 0) + 1
                     )
                 self._progress(done, total)
+        finally:
+            if pool:
+                pool.shutdown()
         if total and sys.stdout.isatty():
             self.stdout.write("")
         summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to check"
