@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from regsecrets.accounts.scoping import organization_required, require_manager
@@ -28,6 +29,8 @@ class WebhookForm(forms.Form):
     )
 
 
+# A chat service's hook URL carries a token in its path: keep it out of error reports.
+@sensitive_post_parameters()
 @never_cache
 @require_http_methods(["GET", "POST"])
 @organization_required
