@@ -111,6 +111,8 @@ def test_admin_changelist_has_a_health_column_and_filter(admin_client, make_secr
     assert list(page.context["cl"].result_list) == [Secret.objects.get(pk=secret.pk)]
 
 
+# Committed data: on PostgreSQL the command checks in threads with their own connections.
+@pytest.mark.django_db(transaction=True)
 def test_check_secrets_command_checks_due_secrets_and_summarises(
     org, make_secret, registry_settings
 ):
