@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from regsecrets.accounts.models import Organization
 from regsecrets.registry_secrets import health
@@ -55,7 +55,8 @@ class Command(BaseCommand):
             try:
                 return health.health_check_secret(secret_id)
             finally:
-                close_old_connections()
+                # Each pool thread has its own connection: do not leave them open.
+                connection.close()
 
         workers = max(1, options["concurrency"])
         if connection.vendor == "sqlite":
