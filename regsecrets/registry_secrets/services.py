@@ -19,7 +19,12 @@ from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
 from regsecrets.crypto import DecryptionError
 from regsecrets.crypto.fields import SecretDocument, open_document, seal_document
-from regsecrets.registries import ProviderResult, ProviderValidationError, get_provider
+from regsecrets.registries import (
+    ProviderResult,
+    ProviderValidationError,
+    credential_values,
+    get_provider,
+)
 from regsecrets.registry_secrets.models import Secret
 
 # What an edit form or API sends for "keep the stored value" of a credential field.
@@ -73,10 +78,32 @@ def secret_input_validate(*, provider: str, data: Mapping[str, Any]) -> Provider
     return _validate(provider, data)[1]
 
 
+@sensitive_variables("result", "credentials")
+def _display_username(provider_key: str, result: Any) -> str:
+    """The username for the clear column, or "" when it is also a credential.
+
+    Providers already leave such a username out (a DigitalOcean token used as the
+    username, a config.json written by ``doctl registry docker-config``); this is the
+    backstop for every provider, present and future, since the clear column is shown
+    on lists, pages, the admin and the API.
+    """
+    username = result.username or ""
+    if not username:
+        return ""
+    credentials = credential_values(result.config)
+    provider = get_provider(provider_key)
+    credentials.update(
+        value
+        for name in provider.secret_fields
+        if isinstance(value := result.fields.get(name), str) and value
+    )
+    return "" if username in credentials else username[:255]
+
+
 def _apply(secret: Secret, provider_key: str, result: Any) -> None:
     secret.provider = provider_key
     secret.hosts = list(result.hosts)
-    secret.username = result.username[:255]
+    secret.username = _display_username(provider_key, result)
     seal_document(
         secret,
         "document",
@@ -139,7 +166,7 @@ def secret_config(secret: Secret) -> dict[str, Any]:
     return open_document(secret, "document").get("config") or SecretDocument()
 
 
-@sensitive_variables("stored")
+@sensitive_variables("stored", "credentials", "value")
 def secret_edit_initial(secret: Secret) -> dict[str, str]:
     """The non-secret provider inputs an edit form starts with (decrypts).
 
@@ -148,7 +175,17 @@ def secret_edit_initial(secret: Secret) -> dict[str, str]:
     """
     provider = get_provider(secret.provider)
     stored = secret_fields(secret)
-    return {spec.name: stored.get(spec.name, "") for spec in provider.fields if not spec.secret}
+    # A text input whose value is also a credential (a username typed the same as
+    # the password) starts empty too: an edit page is a page a member can see.
+    credentials = {
+        stored[spec.name] for spec in provider.fields if spec.secret and stored.get(spec.name)
+    }
+    initial = {}
+    for spec in provider.fields:
+        if not spec.secret:
+            value = stored.get(spec.name, "")
+            initial[spec.name] = "" if value in credentials else value
+    return initial
 
 
 @sensitive_variables("data", "merged", "stored", "stored_secrets", "given", "value")
