@@ -30,6 +30,7 @@ __all__ = [
     "MAX_DOCKER_CONFIG_BYTES",
     "RegistryKey",
     "build_docker_config",
+    "credential_values",
     "decode_auth",
     "decode_text",
     "display_host",
@@ -264,6 +265,36 @@ def build_docker_config(entries: Iterable[tuple[str, str, str]]) -> dict[str, An
             for key, username, password in entries
         }
     }
+
+
+def credential_values(config: Mapping[str, Any]) -> set[str]:
+    """Every credential a document holds: each entry's password (also the one inside
+    ``auth``), identity token and registry token.
+
+    For rules of the form "a clear value must not also be a credential", such as the
+    display username. Unreadable ``auth`` values are skipped: a normalized document
+    has none, and this must not raise on a stored one.
+    """
+    values: set[str] = set()
+    auths = config.get("auths") if isinstance(config, Mapping) else None
+    if not isinstance(auths, Mapping):
+        return values
+    for entry in auths.values():
+        if not isinstance(entry, Mapping):
+            continue
+        for name in ("password", "identitytoken", "registrytoken"):
+            value = entry.get(name)
+            if isinstance(value, str) and value:
+                values.add(value)
+        auth = entry.get("auth")
+        if isinstance(auth, str) and auth:
+            try:
+                _, password = decode_auth(auth)
+            except ValueError:
+                continue
+            if password:
+                values.add(password)
+    return values
 
 
 def dump_docker_config(config: Mapping[str, Any]) -> str:

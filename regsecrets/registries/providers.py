@@ -24,6 +24,7 @@ from .dockerconfig import (
     DOCKER_HUB_DOMAIN,
     MAX_DOCKER_CONFIG_BYTES,
     build_docker_config,
+    credential_values,
     decode_text,
     dump_docker_config,
     normalize_registry_key,
@@ -722,11 +723,17 @@ def _clean_docker_config(values: dict[str, str], errors: _Errors) -> ProviderRes
         return None
     entries = config["auths"]
     first = next(iter(entries.values()))
+    # `doctl registry docker-config` writes auth = base64(token:token): its username
+    # is the token. A username that is also any credential of the document (password,
+    # identity or registry token, of any entry) is not shown.
+    username = first.get("username", "")
+    if username in credential_values(config):
+        username = ""
     return ProviderResult(
         fields={"config": dump_docker_config(config)},
         config=config,
         hosts=tuple(entries),
-        username=first.get("username", ""),
+        username=username,
     )
 
 

@@ -12,15 +12,23 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
 from regsecrets.crypto import DecryptionError
 from regsecrets.crypto.fields import SecretDocument, open_document, seal_document
-from regsecrets.registries import ProviderResult, ProviderValidationError, get_provider
+from regsecrets.registries import (
+    ProviderResult,
+    ProviderValidationError,
+    credential_values,
+    get_provider,
+)
 from regsecrets.registry_secrets.models import Secret
+
+# What an edit form or API sends for "keep the stored value" of a credential field.
+_EMPTY = (None, "", b"")
 
 
 class SecretInUse(Exception):
@@ -70,10 +78,32 @@ def secret_input_validate(*, provider: str, data: Mapping[str, Any]) -> Provider
     return _validate(provider, data)[1]
 
 
+@sensitive_variables("result", "credentials")
+def _display_username(provider_key: str, result: Any) -> str:
+    """The username for the clear column, or "" when it is also a credential.
+
+    Providers already leave such a username out (a DigitalOcean token used as the
+    username, a config.json written by ``doctl registry docker-config``); this is the
+    backstop for every provider, present and future, since the clear column is shown
+    on lists, pages, the admin and the API.
+    """
+    username = result.username or ""
+    if not username:
+        return ""
+    credentials = credential_values(result.config)
+    provider = get_provider(provider_key)
+    credentials.update(
+        value
+        for name in provider.secret_fields
+        if isinstance(value := result.fields.get(name), str) and value
+    )
+    return "" if username in credentials else username[:255]
+
+
 def _apply(secret: Secret, provider_key: str, result: Any) -> None:
     secret.provider = provider_key
     secret.hosts = list(result.hosts)
-    secret.username = result.username[:255]
+    secret.username = _display_username(provider_key, result)
     seal_document(
         secret,
         "document",
@@ -136,7 +166,7 @@ def secret_config(secret: Secret) -> dict[str, Any]:
     return open_document(secret, "document").get("config") or SecretDocument()
 
 
-@sensitive_variables("stored")
+@sensitive_variables("stored", "credentials", "value")
 def secret_edit_initial(secret: Secret) -> dict[str, str]:
     """The non-secret provider inputs an edit form starts with (decrypts).
 
@@ -145,7 +175,17 @@ def secret_edit_initial(secret: Secret) -> dict[str, str]:
     """
     provider = get_provider(secret.provider)
     stored = secret_fields(secret)
-    return {spec.name: stored.get(spec.name, "") for spec in provider.fields if not spec.secret}
+    # A text input whose value is also a credential (a username typed the same as
+    # the password) starts empty too: an edit page is a page a member can see.
+    credentials = {
+        stored[spec.name] for spec in provider.fields if spec.secret and stored.get(spec.name)
+    }
+    initial = {}
+    for spec in provider.fields:
+        if not spec.secret:
+            value = stored.get(spec.name, "")
+            initial[spec.name] = "" if value in credentials else value
+    return initial
 
 
 @sensitive_variables("data", "merged", "stored", "stored_secrets", "given", "value")
@@ -193,7 +233,69 @@ def merge_edit_input(
     return merged, changed
 
 
+def _host_binding_message(spec: Any) -> str:
+    return (
+        f"The registry changed: enter the {spec.label.lower()} again; stored credentials "
+        "are only sent to the registry they were saved for."
+    )
+
+
+@sensitive_variables("data")
+def _check_host_binding(
+    *, provider: Any, stored_hosts: Any, result: ProviderResult, data: Mapping[str, Any]
+) -> None:
+    """Refuse an edit that moves stored credentials to a registry they were not saved for.
+
+    Stored credentials are only ever sent to the hosts they were stored for: an edit
+    whose result names a host (an auths key) the secret did not have must carry every
+    credential field again, or a member who may not reveal them could point the
+    secret at a server they control and have "Test credentials" send them there.
+    The error sits on each credential field left empty.
+    """
+    new_hosts = set(result.hosts) - set(stored_hosts or ())
+    if not new_hosts:
+        return
+    missing = [spec for spec in provider.fields if spec.secret and data.get(spec.name) in _EMPTY]
+    if missing:
+        raise ValidationError(
+            {
+                spec.name: [ValidationError(_host_binding_message(spec), code="host_changed")]
+                for spec in missing
+            }
+        )
+
+
 @sensitive_variables("data", "merged", "stored", "result")
+def secret_edit_validate(
+    *, secret: Secret, data: Mapping[str, Any], allow_repair: bool = True
+) -> tuple[ProviderResult, list[str]]:
+    """Judge an edit of ``secret`` without saving: (provider result, changed field names).
+
+    Decrypts the stored input, merges ``data`` over it (an empty credential keeps the
+    stored one), validates with the provider, and holds the host binding (see
+    ``_check_host_binding``). ``secret_update`` and the edit form's "Test credentials"
+    both call this, so a test never sends what saving would refuse. Raises
+    ValidationError keyed by field, or DecryptionError when the stored document
+    cannot be opened and ``data`` does not replace all of it (or ``allow_repair``
+    is false: a test of a damaged secret says that it is damaged).
+    """
+    provider = get_provider(secret.provider)
+    try:
+        stored = secret_fields(secret)
+    except DecryptionError:
+        # A damaged ciphertext can be repaired by submitting every required field
+        # and credential afresh; anything less would need the unreadable values.
+        required = [f.name for f in provider.fields if f.required or f.secret]
+        if not allow_repair or not all(data.get(name) not in _EMPTY for name in required):
+            raise
+        stored = {}
+    merged, changed = merge_edit_input(provider=provider, stored=stored, data=data)
+    _, result = _validate(secret.provider, merged)
+    _check_host_binding(provider=provider, stored_hosts=secret.hosts, result=result, data=data)
+    return result, changed
+
+
+@sensitive_variables("data", "result")
 def secret_update(
     *,
     secret: Secret,
@@ -203,23 +305,18 @@ def secret_update(
 ) -> Secret:
     """Apply new provider input; an empty credential field keeps the stored value.
 
-    Provider and name are fixed: services and the API refer to the name.
+    Provider and name are fixed: services and the API refer to the name. The row is
+    locked before the stored document is read, so two concurrent edits (one setting
+    the password, the other the username) each merge over the other's result
+    instead of both merging over the same old document and one change being lost.
     """
     provider = get_provider(secret.provider)
     secret_names = {f.name for f in provider.fields if f.secret}
-    try:
-        stored = secret_fields(secret)
-    except DecryptionError:
-        # A damaged ciphertext can be repaired by submitting every required field
-        # and credential afresh; anything less would need the unreadable values.
-        required = [f.name for f in provider.fields if f.required or f.secret]
-        if not all(data.get(name) not in (None, "", b"") for name in required):
-            raise
-        stored = {}
-    merged, changed = merge_edit_input(provider=provider, stored=stored, data=data)
-    _, result = _validate(secret.provider, merged)
     with transaction.atomic():
-        locked = Secret.objects.select_for_update().get(pk=secret.pk)
+        locked = Secret.objects.select_for_update().filter(pk=secret.pk).first()
+        if locked is None:  # deleted since the caller loaded it: as if never found
+            raise Http404("No such secret.")
+        result, changed = secret_edit_validate(secret=locked, data=data)
         _apply(locked, secret.provider, result)
         locked.updated_by = actor if getattr(actor, "is_authenticated", False) else None
         locked.save()

@@ -8,6 +8,7 @@ template. Every view that receives credentials hides its POST from error reports
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import UUID
@@ -30,7 +31,14 @@ from regsecrets.accounts.scoping import (
 )
 from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.crypto import DecryptionError
-from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
+from regsecrets.registries import (
+    PROVIDERS,
+    Provider,
+    ProviderResult,
+    display_host,
+    get_provider,
+    provider_by_slug,
+)
 from regsecrets.registry_secrets import selectors, services, verification
 from regsecrets.registry_secrets.forms import (
     DeleteSecretForm,
@@ -399,27 +407,24 @@ def _json_error(message: str, status: int) -> JsonResponse:
 def _test_input(
     form: SecretForm,
     request: HttpRequest,
+    validate: Callable[[dict[str, Any]], ProviderResult],
     *,
     ignore: tuple[str, ...] = (),
-    merge_with: dict[str, Any] | None = None,
 ) -> JsonResponse | list[verification.HostCheck]:
     """Validate the typed provider input like saving would, then test each host.
 
-    ``merge_with`` is the stored input of the secret being edited: empty credential
-    fields keep it, as saving would. Nothing is saved. Returns the checks, or the
-    JSON error response to send instead (400 field errors, 429).
+    ``validate`` is the service that judges the input: the create form's, or the
+    edit form's (which merges over the stored input and refuses to send stored
+    credentials to a registry they were not saved for). Nothing is saved. Returns
+    the checks, or the JSON error response to send instead (400 field errors, 429).
     """
     form.upload_dropped = upload_was_dropped(request)
     form.is_valid()
     errors = _form_errors(form, ignore=ignore)
     if errors:
         return JsonResponse({"errors": errors}, status=400)
-    provider = form.provider
-    data = form.provider_data()
-    if merge_with is not None:
-        data, _ = services.merge_edit_input(provider=provider, stored=merge_with, data=data)
     try:
-        result = services.secret_input_validate(provider=provider.key, data=data)
+        result = validate(form.provider_data())
     except ValidationError as exc:
         form.add_service_errors(exc)
         return JsonResponse({"errors": _form_errors(form, ignore=ignore)}, status=400)
@@ -444,19 +449,24 @@ def secret_test_input(request: HttpRequest, slug: str) -> JsonResponse:
     """
     provider = _provider_for_slug(slug)
     form = provider_form_class(provider)(request.POST, request.FILES)
-    outcome = _test_input(form, request, ignore=("name",))
+
+    def validate(data: dict[str, Any]) -> ProviderResult:
+        return services.secret_input_validate(provider=provider.key, data=data)
+
+    outcome = _test_input(form, request, validate, ignore=("name",))
     return outcome if isinstance(outcome, JsonResponse) else _results_json(outcome)
 
 
 @sensitive_post_parameters()
-@sensitive_variables("stored")
 @require_POST
 @organization_required
 def secret_edit_test(request: HttpRequest, pk: UUID) -> JsonResponse:
     """The edit form's "Test credentials": the typed input merged over what is stored.
 
-    Decrypts the stored input (to fill in the credentials left empty), so each
-    check is audited as a use of the secret, like the detail page's button.
+    Judged by the same service as saving, so a registry change with the credentials
+    left empty is the same field error, and nothing is sent anywhere. Decrypts the
+    stored input (to fill in the credentials left empty), so each check is audited
+    as a use of the secret, like the detail page's button.
     """
     secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
     try:
@@ -464,16 +474,18 @@ def secret_edit_test(request: HttpRequest, pk: UUID) -> JsonResponse:
     except KeyError:
         raise Http404("This secret's provider is no longer supported.")
     form = provider_form_class(provider, editing=True)(request.POST, request.FILES)
+
+    def validate(data: dict[str, Any]) -> ProviderResult:
+        return services.secret_edit_validate(secret=secret, data=data, allow_repair=False)[0]
+
     try:
-        stored = services.secret_fields(secret)
+        outcome = _test_input(form, request, validate)
     except DecryptionError as exc:
         return _json_error(
             "The stored credentials of this secret cannot be decrypted (key id "
             f"{exc.kid or 'unknown'}), so they cannot be tested.",
             409,
         )
-    outcome = _test_input(form, request, merge_with=stored)
-    del stored
     if isinstance(outcome, JsonResponse):
         return outcome
     for check in outcome:
