@@ -13,7 +13,6 @@ decrypts once per request, and never renders a credential or a ciphertext.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -63,11 +62,11 @@ _CHANGE_HELP = (
 sensitive_post = method_decorator(sensitive_post_parameters())
 
 
-def _provider_label(key: str) -> str:
+def _catalogue_provider(key: str) -> Provider | None:
     try:
-        return get_provider(key).label
-    except KeyError:  # a provider the catalogue dropped: the stored key still says what it was
-        return key
+        return get_provider(key)
+    except KeyError:  # a provider the catalogue dropped
+        return None
 
 
 def _undecryptable(secret: Secret, error: DecryptionError) -> str:
@@ -167,15 +166,6 @@ class ChooseProviderForm(forms.Form):
     provider = forms.ChoiceField(choices=[(p.slug, p.label) for p in PROVIDERS])
 
 
-@dataclass(frozen=True)
-class _ChangeState:
-    """What the change page of one secret can offer in this request."""
-
-    provider: Provider | None
-    editable: bool
-    prefill: dict[str, str] | None = None
-
-
 @admin.register(Secret)
 class SecretAdmin(admin.ModelAdmin):
     list_display = [
@@ -223,7 +213,8 @@ class SecretAdmin(admin.ModelAdmin):
 
     @admin.display(description="provider", ordering="provider")
     def provider_label(self, obj: Secret) -> str:
-        return _provider_label(obj.provider)
+        provider = _catalogue_provider(obj.provider)
+        return provider.label if provider else obj.provider  # the stored key says what it was
 
     @admin.display(description="registry hosts")
     def registry_hosts(self, obj: Secret) -> str:
@@ -317,44 +308,37 @@ class SecretAdmin(admin.ModelAdmin):
 
     # --- Change: credentials write-only, provider and name fixed ------------------------
     @sensitive_post
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> HttpResponse:
-        return super().change_view(request, object_id, form_url, extra_context)
+    def change_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return super().change_view(request, *args, **kwargs)
 
     def has_change_permission(self, request: HttpRequest, obj: Secret | None = None) -> bool:
         """A secret whose provider left the catalogue can be viewed and deleted, not changed."""
-        if obj is not None and not _in_catalogue(obj.provider):
+        if obj is not None and _catalogue_provider(obj.provider) is None:
             return False
         return super().has_change_permission(request, obj)
 
-    def _change_state(self, request: HttpRequest, obj: Secret) -> _ChangeState:
-        """Decided once per request and row: get_fieldsets and get_form both ask.
-
-        A GET decrypts to prefill the non-secret inputs (credentials start empty); a
-        document that cannot be opened leaves the page its metadata and a message.
-        A POST does not decrypt here: the form's validation reads the stored document
-        once, under the row lock.
+    def _editing(
+        self, request: HttpRequest, obj: Secret
+    ) -> tuple[Provider, dict[str, str] | None] | None:
+        """The provider whose inputs the change page offers, with their prefill; None
+        when it offers none. Decided once per request and row (get_fieldsets and
+        get_form both ask): a GET decrypts to prefill the non-secret inputs, and a
+        document that cannot be opened leaves the page its metadata and a message; a
+        POST does not decrypt here, the form's validation does, under the row lock.
         """
-        state: _ChangeState | None = getattr(obj, "_admin_change_state", None)
-        if state is not None:
-            return state
-        provider = get_provider(obj.provider) if _in_catalogue(obj.provider) else None
-        state = _ChangeState(provider, editable=False)
-        if provider is not None and self.has_change_permission(request, obj):
-            if request.method == "POST":
-                state = _ChangeState(provider, editable=True)
-            else:
-                try:
-                    state = _ChangeState(provider, True, secret_edit_initial(obj))
-                except DecryptionError as exc:
-                    self._decryption_message(request, obj, exc)
-        obj._admin_change_state = state  # type: ignore[attr-defined]
-        return state
+        if not hasattr(obj, "_admin_editing"):
+            editing = None
+            provider = _catalogue_provider(obj.provider)
+            if provider is not None and self.has_change_permission(request, obj):
+                editing = (provider, None)
+                if request.method != "POST":
+                    try:
+                        editing = (provider, secret_edit_initial(obj))
+                    except DecryptionError as exc:
+                        editing = None
+                        self._decryption_message(request, obj, exc)
+            obj._admin_editing = editing  # type: ignore[attr-defined]
+        return obj._admin_editing  # type: ignore[attr-defined]
 
     def get_fieldsets(self, request: HttpRequest, obj: Secret | None = None) -> list[Any]:
         if obj is None:
@@ -370,12 +354,9 @@ class SecretAdmin(admin.ModelAdmin):
                 (provider.label, {"fields": inputs, "description": description}),
             ]
         fieldsets: list[Any] = [(None, {"fields": self.readonly_change_fields})]
-        state = self._change_state(request, obj)
-        if state.editable and state.provider is not None:
-            inputs = _provider_inputs(state.provider, editing=True)
-            fieldsets.append(
-                (state.provider.label, {"fields": inputs, "description": _CHANGE_HELP})
-            )
+        if editing := self._editing(request, obj):
+            inputs = _provider_inputs(editing[0], editing=True)
+            fieldsets.append((editing[0].label, {"fields": inputs, "description": _CHANGE_HELP}))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Secret | None = None) -> list[str]:
@@ -388,11 +369,9 @@ class SecretAdmin(admin.ModelAdmin):
         prefill = None
         if obj is None:
             kwargs["form"] = admin_form_class(self._chosen_provider(request), editing=False)
-        else:
-            state = self._change_state(request, obj)
-            if state.editable and state.provider is not None:
-                kwargs["form"] = admin_form_class(state.provider, editing=True)
-                prefill = state.prefill
+        elif editing := self._editing(request, obj):
+            kwargs["form"] = admin_form_class(editing[0], editing=True)
+            prefill = editing[1]
         form = super().get_form(request, obj, change=change, **kwargs)
         if issubclass(form, SecretForm):  # a class of its own per request
             form.upload_dropped = upload_was_dropped(request)
@@ -572,11 +551,3 @@ class SecretAdmin(admin.ModelAdmin):
             + (f"; {failed} could not be decrypted." if failed else "."),
             messages.WARNING if failed else messages.SUCCESS,
         )
-
-
-def _in_catalogue(provider_key: str) -> bool:
-    try:
-        get_provider(provider_key)
-    except KeyError:
-        return False
-    return True
