@@ -182,6 +182,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Trusted proxies in front of the app, each appending to X-Forwarded-For; the
+# client address of every limit and audit record is the one the outermost saw.
+REGSECRETS_PROXY_COUNT = int(env("REGSECRETS_PROXY_COUNT", "0") or 0)
+
 # --- Sign-in rate limits (django-axes) --------------------------------------
 AXES_FAILURE_LIMIT = int(env("REGSECRETS_LOGIN_FAILURE_LIMIT", "5") or 5)
 AXES_COOLOFF_TIME = env_float("REGSECRETS_LOGIN_COOLOFF_HOURS", 0.25)
@@ -189,7 +193,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password"]
-AXES_IPWARE_PROXY_COUNT = int(env("REGSECRETS_PROXY_COUNT", "0") or 0) or None
+# The lockout keys on the same client address as the API limit and the audit log.
+AXES_CLIENT_IP_CALLABLE = "regsecrets.core.clientip.client_ip"
 AXES_VERBOSE = False
 
 # --- regsecrets ---------------------------------------------------------------
