@@ -165,7 +165,11 @@ SECURE_HSTS_PRELOAD = not DEBUG and env_bool("DJANGO_HSTS_PRELOAD", True)
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health checks and local probes come over plain HTTP from the proxy's side.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# Error reports cleanse credentials in debug too (Django's own filter switches
+# itself off when DEBUG is on); see regsecrets.core.debugfilter.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "regsecrets.core.debugfilter.CredentialReporterFilter"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
