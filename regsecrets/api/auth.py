@@ -237,7 +237,7 @@ def endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
             return response
         refusal = authenticate(request)
         if refusal is not None:
-            return _finish(refusal)
+            return refusal
         try:
             response = handler(request, **kwargs)
         except errors.ApiError as exc:
@@ -261,7 +261,7 @@ def endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
                 "encrypted with a key that is no longer configured). Ask an operator to "
                 "check the encryption keys, or delete the secret and create it again.",
             )
-        return _finish(response)
+        return response
 
     view.__name__ = "api_" + "_".join(h.__name__ for h in handlers.values())
     return view
@@ -273,7 +273,3 @@ def _too_large() -> HttpResponse:
         413, errors.PAYLOAD_TOO_LARGE, f"The request body is larger than {limit} bytes."
     )
 
-
-def _finish(response: HttpResponse) -> HttpResponse:
-    response["Cache-Control"] = "no-store"
-    return response
