@@ -49,8 +49,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost, so that it sees every response, whichever layer produced it.
+    # Outermost, so that they see every response, whichever layer produced it.
     "regsecrets.core.middleware.NoStoreMiddleware",
+    "regsecrets.api.fallback.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
