@@ -197,7 +197,10 @@ class SecretAdmin(admin.ModelAdmin):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         source = tuple(request.GET.get(k, "") for k in ("app_label", "model_name", "field_name"))
         organization = request.GET.get("organization", "")
-        if source == _SERVICE_SECRET_FIELD and organization.isdigit():
+        # A plain id: str.isdigit() alone also takes digits int() refuses ("²"), and
+        # more than 18 digits overflow the driver's 64-bit integer (SQLite).
+        plain_id = organization.isascii() and organization.isdigit() and len(organization) <= 18
+        if source == _SERVICE_SECRET_FIELD and plain_id:
             queryset = queryset.filter(organization_id=int(organization))
         return queryset, may_have_duplicates
 
