@@ -45,9 +45,11 @@ from regsecrets.registry_secrets.forms import (
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
     SecretInUse,
+    UnknownProvider,
     secret_delete,
     secret_edit_initial,
     secret_update,
+    stored_provider,
 )
 from regsecrets.registry_secrets.verification import secret_host_checks
 
@@ -272,9 +274,9 @@ class SecretAdmin(admin.ModelAdmin):
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         try:
-            provider = get_provider(obj.provider)
-        except KeyError:
-            messages.warning(request, "This secret's provider is no longer in the catalogue.")
+            provider = stored_provider(obj)
+        except UnknownProvider as exc:
+            messages.warning(request, str(exc))
             return self._render_read_only(request, obj, form_url)
         if not self.has_change_permission(request, obj):
             return self._render_read_only(request, obj, form_url)

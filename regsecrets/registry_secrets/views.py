@@ -261,9 +261,11 @@ def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
     """Credential fields start empty; an empty field keeps the stored value."""
     secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
     try:
-        provider = get_provider(secret.provider)
-    except KeyError:
-        raise Http404("This secret's provider is no longer supported.")
+        provider = services.stored_provider(secret)
+    except services.UnknownProvider as exc:
+        # The secret is there; it is the edit that cannot be served.
+        messages.error(request, str(exc))
+        return _render_detail(request, secret, status=409)
     form_class = provider_form_class(provider, editing=True)
     try:
         initial = services.secret_edit_initial(secret)
@@ -460,9 +462,9 @@ def secret_edit_test(request: HttpRequest, pk: UUID) -> JsonResponse:
     """
     secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
     try:
-        provider = get_provider(secret.provider)
-    except KeyError:
-        raise Http404("This secret's provider is no longer supported.")
+        provider = services.stored_provider(secret)
+    except services.UnknownProvider as exc:
+        return _json_error(str(exc), 409)
     form = provider_form_class(provider, editing=True)(request.POST, request.FILES)
     try:
         stored = services.secret_fields(secret)
