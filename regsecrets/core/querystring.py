@@ -9,7 +9,7 @@ filter added tomorrow (or one a third-party admin such as django-axes registers)
 would be unguarded; checking the request once covers them all. Two kinds of value
 are refused:
 
-- **NUL** anywhere in the path, a parameter name or a value. PostgreSQL cannot
+- **NUL** in a parameter name or value. PostgreSQL cannot
   hold NUL in text, so a lookup with one fails in the driver (``ValueError`` /
   ``DataError``): a 500. Nothing is lost by refusing: no stored value holds a NUL,
   so such a parameter could only ever match nothing, and no page of ours builds one.
@@ -24,7 +24,9 @@ The answer is a plain 400 rather than a ``SuspiciousOperation``: Django logs tho
 with a traceback at ERROR, and a probe is not a fault to page anyone about. /v1
 answers in the API's own error shape, naming the parameter.
 
-Only the query string and the path are checked. Form bodies keep reaching their
+Only the query string is checked. Ids in the path go through URL converters and
+the scoping helper, which answer a malformed id (NUL included) with the same 404
+as an unknown one, and that is kept. Form bodies keep reaching their
 forms, which answer a NUL with a field-level error beside the other inputs
 (Django's ``ProhibitNullCharactersValidator``; the API's JSON reader does the same
 for its bodies with :func:`has_unstorable_text`), and that is the better answer
@@ -51,8 +53,8 @@ DATE_PART_TOO_LONG = "A year, month or day has at most 4 digits."
 def has_unstorable_text(text: str) -> bool:
     """True for text no database column can store: a NUL, or a lone surrogate.
 
-    (Query strings and paths are decoded with replacement characters, so of the
-    two only NUL can occur in them; JSON bodies can carry both.)
+    (Query strings are decoded with replacement characters, so of the two only
+    NUL can occur in them; JSON bodies can carry both.)
     """
     if "\x00" in text:
         return True
@@ -65,8 +67,6 @@ def has_unstorable_text(text: str) -> bool:
 
 def _refusal(request: HttpRequest) -> tuple[str, str] | None:
     """(parameter name, reason) for the first unusable parameter, or None."""
-    if has_unstorable_text(request.path):
-        return "path", UNSTORABLE
     for key, values in request.GET.lists():
         if has_unstorable_text(key):
             # Never echo a hostile name; a NUL in a name is reported without it.
