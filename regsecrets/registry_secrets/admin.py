@@ -40,6 +40,7 @@ from regsecrets.registry_secrets.services import (
     PreparedCreate,
     PreparedUpdate,
     SecretInUse,
+    UnknownProvider,
     secret_create_apply,
     secret_create_prepare,
     secret_delete,
@@ -47,6 +48,7 @@ from regsecrets.registry_secrets.services import (
     secret_reencrypt,
     secret_update_apply,
     secret_update_prepare,
+    stored_provider,
 )
 from regsecrets.registry_secrets.verification import secret_host_checks
 
@@ -60,13 +62,6 @@ _CHANGE_HELP = (
 )
 
 sensitive_post = method_decorator(sensitive_post_parameters())
-
-
-def _catalogue_provider(key: str) -> Provider | None:
-    try:
-        return get_provider(key)
-    except KeyError:  # a provider the catalogue dropped
-        return None
 
 
 def _undecryptable(secret: Secret, error: DecryptionError) -> str:
@@ -118,6 +113,19 @@ class _ServiceJudgedForm:
             form.add_error(None, _undecryptable(form.instance, exc))
         else:
             form.instance = self.prepared.secret
+
+
+class _NoInputsForm(forms.ModelForm):
+    """The change form of a secret the page offers no inputs for (view only, or a
+    document it could not read). Saving it is refused when the provider left the
+    catalogue, which leaves no form or rule to validate an edit with."""
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            stored_provider(self.instance)
+        except UnknownProvider as exc:
+            raise ValidationError(str(exc)) from None
+        return super().clean()
 
 
 def admin_form_class(provider: Provider, *, editing: bool) -> type[SecretForm]:
@@ -213,8 +221,10 @@ class SecretAdmin(admin.ModelAdmin):
 
     @admin.display(description="provider", ordering="provider")
     def provider_label(self, obj: Secret) -> str:
-        provider = _catalogue_provider(obj.provider)
-        return provider.label if provider else obj.provider  # the stored key says what it was
+        try:
+            return get_provider(obj.provider).label
+        except KeyError:  # a provider the catalogue dropped: the stored key says what it was
+            return obj.provider
 
     @admin.display(description="registry hosts")
     def registry_hosts(self, obj: Secret) -> str:
@@ -253,7 +263,10 @@ class SecretAdmin(admin.ModelAdmin):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         source = tuple(request.GET.get(k, "") for k in ("app_label", "model_name", "field_name"))
         organization = request.GET.get("organization", "")
-        if source == _SERVICE_SECRET_FIELD and organization.isdigit():
+        # A plain id: str.isdigit() alone also takes digits int() refuses ("²"), and
+        # more than 18 digits overflow the driver's 64-bit integer (SQLite).
+        plain_id = organization.isascii() and organization.isdigit() and len(organization) <= 18
+        if source == _SERVICE_SECRET_FIELD and plain_id:
             queryset = queryset.filter(organization_id=int(organization))
         return queryset, may_have_duplicates
 
@@ -311,32 +324,30 @@ class SecretAdmin(admin.ModelAdmin):
     def change_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return super().change_view(request, *args, **kwargs)
 
-    def has_change_permission(self, request: HttpRequest, obj: Secret | None = None) -> bool:
-        """A secret whose provider left the catalogue can be viewed and deleted, not changed."""
-        if obj is not None and _catalogue_provider(obj.provider) is None:
-            return False
-        return super().has_change_permission(request, obj)
-
     def _editing(
         self, request: HttpRequest, obj: Secret
     ) -> tuple[Provider, dict[str, str] | None] | None:
         """The provider whose inputs the change page offers, with their prefill; None
         when it offers none. Decided once per request and row (get_fieldsets and
         get_form both ask): a GET decrypts to prefill the non-secret inputs, and a
-        document that cannot be opened leaves the page its metadata and a message; a
-        POST does not decrypt here, the form's validation does, under the row lock.
+        document that cannot be opened or a provider the catalogue dropped leaves the
+        page its metadata and a message; a POST does not decrypt here, the form's
+        validation does, under the row lock.
         """
         if not hasattr(obj, "_admin_editing"):
             editing = None
-            provider = _catalogue_provider(obj.provider)
-            if provider is not None and self.has_change_permission(request, obj):
-                editing = (provider, None)
-                if request.method != "POST":
-                    try:
+            if self.has_change_permission(request, obj):
+                try:
+                    provider = stored_provider(obj)
+                    editing = (provider, None)
+                    if request.method != "POST":
                         editing = (provider, secret_edit_initial(obj))
-                    except DecryptionError as exc:
-                        editing = None
-                        self._decryption_message(request, obj, exc)
+                except UnknownProvider as exc:
+                    if request.method != "POST":  # a POST gets it as the form's error
+                        messages.warning(request, str(exc))
+                except DecryptionError as exc:
+                    editing = None
+                    self._decryption_message(request, obj, exc)
             obj._admin_editing = editing  # type: ignore[attr-defined]
         return obj._admin_editing  # type: ignore[attr-defined]
 
@@ -372,6 +383,8 @@ class SecretAdmin(admin.ModelAdmin):
         elif editing := self._editing(request, obj):
             kwargs["form"] = admin_form_class(editing[0], editing=True)
             prefill = editing[1]
+        else:
+            kwargs["form"] = _NoInputsForm
         form = super().get_form(request, obj, change=change, **kwargs)
         if issubclass(form, SecretForm):  # a class of its own per request
             form.upload_dropped = upload_was_dropped(request)

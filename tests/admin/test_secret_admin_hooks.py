@@ -145,14 +145,19 @@ def test_an_undecryptable_secret_says_so_once_and_offers_no_inputs(admin, secret
     assert not AuditEvent.objects.filter(action="secret.updated").exists()
 
 
-def test_a_secret_whose_provider_left_the_catalogue_is_view_only(admin, secret):
+def test_a_secret_whose_provider_left_the_catalogue_offers_no_inputs_and_refuses_a_save(
+    admin, secret
+):
     Secret.objects.filter(pk=secret.pk).update(provider="quay_registry")
     page = admin.get(_change_url(secret))
-    assert page.status_code == 200
-    assert 'name="_save"' not in page.content.decode()
+    warnings = [str(m) for m in get_messages(page.wsgi_request)]
+    assert len([m for m in warnings if "no longer supported" in m]) == 1
+    assert 'name="url"' not in page.content.decode()
     response = admin.post(_change_url(secret), {"url": "x.example.com", "password": "p"})
-    assert response.status_code == 403
+    assert response.status_code == 200
+    assert "no longer supported" in " ".join(response.context["adminform"].form.non_field_errors())
     assert secret_fields(Secret.objects.get(pk=secret.pk))["password"] == CANARY
+    assert not LogEntry.objects.filter(action_flag=CHANGE).exists()
 
 
 def test_the_secret_admin_imports_nothing_from_deploy():
