@@ -23,7 +23,11 @@ import httpx
 import pytest
 
 from tests.minting.oauth_endpoint import OAuthTokenEndpoint, ServiceAccountKey
-from tests.verification.conftest import free_port, silent_server  # noqa: F401 (a fixture)
+from tests.verification.conftest import (  # noqa: F401 (fixtures)
+    free_port,
+    scripted_server,
+    silent_server,
+)
 
 ACCOUNT = "123456789012"  # moto's account
 REGION = "eu-west-1"

@@ -2,7 +2,7 @@
 
 It does what Google's does with the JWT-bearer grant (RFC 7523): verify the
 assertion's RS256 signature with the public half of the key named by its ``kid``,
-check issuer, audience, scope and times, and answer an access token with
+check issuer, audience (Google's), scope and times, and answer an access token with
 ``expires_in``. An assertion signed by any other key is refused the way Google
 refuses it (400, ``invalid_grant``). Every token issued is counted, so tests can
 prove how many times the app minted.
@@ -26,6 +26,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+# The audience Google requires in the assertion, whichever URL it was posted to
+# (google-auth always signs this one, also for keys with the legacy token_uri).
+GOOGLE_AUDIENCE = "https://oauth2.googleapis.com/token"
 
 
 @dataclass
@@ -140,7 +143,7 @@ class OAuthTokenEndpoint:
                 assertion,
                 key.private_key.public_key(),
                 algorithms=["RS256"],
-                audience=self.token_uri,
+                audience=GOOGLE_AUDIENCE,
                 issuer=key.client_email,
                 options={"require": ["exp", "iat", "aud", "iss"]},
             )
