@@ -234,8 +234,9 @@ def mint_gcp_token(
     lifetime = DEFAULT_LIFETIME
     if credentials.expiry is not None:
         # google-auth states expiry as naive UTC from its own clock; keep the lifetime.
+        # expires_in is whole seconds: rounding recovers it from google-auth's clock.
         stated = credentials.expiry.replace(tzinfo=UTC) - datetime.now(UTC)
-        lifetime = min(max(stated, timedelta(0)), timedelta(hours=12))
+        lifetime = timedelta(seconds=round(min(max(stated.total_seconds(), 0), 12 * 3600)))
     return MintedToken(
         username=GCP_TOKEN_USERNAME,
         password=token,
