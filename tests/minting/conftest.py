@@ -22,6 +22,9 @@ import boto3
 import httpx
 import pytest
 
+from regsecrets.crypto.fields import seal_document
+from regsecrets.registry_secrets.minting import AWS_ECR_PROVIDER
+from regsecrets.registry_secrets.models import Secret
 from tests.minting.oauth_endpoint import OAuthTokenEndpoint, ServiceAccountKey
 from tests.verification.conftest import (  # noqa: F401 (fixtures)
     free_port,
@@ -30,6 +33,7 @@ from tests.verification.conftest import (  # noqa: F401 (fixtures)
 )
 
 ACCOUNT = "123456789012"  # moto's account
+REGISTRY_ID = "210987654321"  # the registry a secret pulls from (another account)
 REGION = "eu-west-1"
 ROLE_NAME = "ecr-pull"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
@@ -170,3 +174,26 @@ def oauth_endpoint() -> Iterator[OAuthTokenEndpoint]:
 def service_account(oauth_endpoint) -> ServiceAccountKey:
     """A key the local endpoint knows; ``key_file(oauth_endpoint.token_uri)`` is its JSON."""
     return oauth_endpoint.new_key()
+
+
+def make_ecr_secret(org, key, **extra) -> Secret:
+    """An ECR secret row as the coming aws-ecr provider will store it."""
+    fields = {
+        "access_key_id": key.access_key_id,
+        "secret_access_key": key.secret_access_key,
+        "region": REGION,
+        "registry_id": REGISTRY_ID,
+        "role_arn": "",
+        **extra,
+    }
+    host = f"{REGISTRY_ID}.dkr.ecr.{REGION}.amazonaws.com"
+    secret = Secret(
+        organization=org, name=f"ecr-{Secret.objects.count()}", provider=AWS_ECR_PROVIDER
+    )
+    secret.hosts = [host]
+    secret.username = "AWS"
+    seal_document(
+        secret, "document", {"provider": AWS_ECR_PROVIDER, "fields": fields, "config": {}}
+    )
+    secret.save()
+    return secret

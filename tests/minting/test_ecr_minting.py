@@ -18,10 +18,8 @@ from regsecrets.registries.minting import (
     mint_ecr_token,
 )
 from regsecrets.registries.minting.ecr import ROLE_SESSION_SECONDS
-from tests.minting.conftest import ACCOUNT, REGION, ROLE_ARN
+from tests.minting.conftest import ACCOUNT, REGION, REGISTRY_ID, ROLE_ARN
 from tests.verification.conftest import free_port
-
-REGISTRY_ID = "210987654321"
 
 
 def mint(key, **overrides):

@@ -17,11 +17,9 @@ import redis
 from django.utils import timezone
 
 from regsecrets.audit.models import AuditEvent
-from regsecrets.crypto.fields import seal_document
 from regsecrets.registries.minting import MINT_DENIED, MintingError, mint_gcp_token
 from regsecrets.registry_secrets import minting
 from regsecrets.registry_secrets.minting import (
-    AWS_ECR_PROVIDER,
     FAILURE_SECONDS,
     cached_token,
     credential_fingerprint,
@@ -31,12 +29,11 @@ from regsecrets.registry_secrets.minting import (
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_create, secret_update
 from tests.conftest import TEST_KEYRING
-from tests.minting.conftest import REGION, ROLE_ARN
+from tests.minting.conftest import ROLE_ARN, make_ecr_secret
 from tests.minting.oauth_endpoint import OAuthTokenEndpoint, ServiceAccountKey
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/12"  # this suite's own database; only it is flushed
-REGISTRY_ID = "210987654321"
 
 
 def minted_events(secret):
@@ -45,29 +42,6 @@ def minted_events(secret):
             "pk"
         )
     )
-
-
-def make_ecr_secret(org, key, **extra) -> Secret:
-    """An ECR secret row as the coming aws-ecr provider will store it."""
-    fields = {
-        "access_key_id": key.access_key_id,
-        "secret_access_key": key.secret_access_key,
-        "region": REGION,
-        "registry_id": REGISTRY_ID,
-        "role_arn": "",
-        **extra,
-    }
-    host = f"{REGISTRY_ID}.dkr.ecr.{REGION}.amazonaws.com"
-    secret = Secret(
-        organization=org, name=f"ecr-{Secret.objects.count()}", provider=AWS_ECR_PROVIDER
-    )
-    secret.hosts = [host]
-    secret.username = "AWS"
-    seal_document(
-        secret, "document", {"provider": AWS_ECR_PROVIDER, "fields": fields, "config": {}}
-    )
-    secret.save()
-    return secret
 
 
 @pytest.fixture
@@ -315,7 +289,9 @@ def test_credentials_and_tokens_appear_in_no_message_log_audit_or_cache(
         "errors": " ".join(f"{e!s} {e!r} {e.reason}" for e in errors),
         "logs": caplog.text + " ".join(str(r.args) for r in caplog.records),
         "audit": json.dumps([e.details for e in AuditEvent.objects.all()]),
-        "cache": b" ".join(shared_redis.get(k) or b"" for k in shared_redis.keys("*")).decode("latin-1"),
+        "cache": b" ".join(shared_redis.get(k) or b"" for k in shared_redis.keys("*")).decode(
+            "latin-1"
+        ),
         "reprs": " ".join(repr(t) + str(t) for t in tokens),
     }
     # The role's temporary credentials are in STS's answer, which boto logs at DEBUG.
