@@ -18,6 +18,9 @@ At most one mint per lifetime
     result (polling the cache) instead of minting too. A failure is kept for a few
     seconds the same way, so a denied key is not asked again by every waiter.
     Without a shared cache (no REDIS_URL) the guarantee holds per process.
+
+Each process also keeps the sealed values it read last (``_LocalCopies``, bounded),
+so a hit usually costs an unseal and no round trip to Redis.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -135,12 +139,17 @@ def secret_mints_tokens(secret: Secret) -> bool:
 
 
 def credential_fingerprint(secret: Secret) -> str:
-    """Names the stored credential version without revealing it: a hash of the ciphertext.
+    """Names the stored credential version without revealing it.
 
-    Every save re-seals the document with a fresh nonce, so an edit (and a key
-    rotation, harmlessly) changes it.
+    Every save re-seals the document with a fresh random nonce, so an edit (and a
+    key rotation, harmlessly) changes it. Only the token's head (version, KID and
+    nonce) and tail (the GCM tag, which authenticates the whole ciphertext) are
+    hashed: they identify the sealed version as well as the whole token would, at
+    a fixed cost however large the key file (this runs on every cache hit).
     """
-    return hashlib.sha256(str(secret.document).encode("ascii", "replace")).hexdigest()[:32]
+    token = str(secret.document)
+    head = token[: token.find(":", 3) + 1 + 16]  # "v1:KID:" and the 12-byte nonce
+    return hashlib.sha256(f"{head}|{token[-24:]}".encode("ascii", "replace")).hexdigest()[:32]
 
 
 def refresh_margin(lifetime: timedelta) -> timedelta:
@@ -153,20 +162,55 @@ def _aad(secret_id: str, fingerprint: str) -> bytes:
     return f"regsecrets.minted-token\x1f{secret_id}\x1f{fingerprint}".encode()
 
 
-def _store(
+class _LocalCopies:
+    """This process's copies of recently read cache entries, still sealed; bounded.
+
+    A cache hit on Redis costs a network round trip, several times what the rest of
+    an export costs; a token does not change until ``until``, so the copy read
+    last is as good as a fresh read until then. Failures are never copied (they
+    are meant to be short-lived), and the key carries the credential fingerprint,
+    so an edit misses here as it misses in the cache.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._entries: dict[str, tuple[str, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, now: datetime) -> str | None:
+        entry = self._entries.get(key)
+        return entry[0] if entry is not None and now < entry[1] else None
+
+    def put(self, key: str, sealed: str, until: datetime) -> None:
+        with self._lock:
+            if key not in self._entries and len(self._entries) >= self.size:
+                # Dicts keep insertion order: the oldest copy goes first.
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = (sealed, until)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_local = _LocalCopies()
+
+
+def _seal_and_store(
     cache: BaseCache, key: str, aad: bytes, payload: dict[str, Any], until: datetime, now: datetime
-) -> None:
+) -> str | None:
     seconds = (until - now).total_seconds()
     if seconds < 1:
-        return
-    cache.set(key, seal(json.dumps(payload).encode(), aad=aad), timeout=int(seconds))
+        return None
+    sealed = seal(json.dumps(payload).encode(), aad=aad)
+    cache.set(key, sealed, timeout=int(seconds))
+    return sealed
 
 
-def _read(
-    cache: BaseCache, key: str, aad: bytes, now: datetime
-) -> MintedToken | MintingError | None:
-    """A usable cached token, a recent failure, or None (a miss, stale or unreadable)."""
-    sealed = cache.get(key)
+def _open(
+    sealed: object, aad: bytes, now: datetime
+) -> tuple[MintedToken | MintingError, datetime] | None:
+    """A usable token or a recent failure, and until when; None if stale or unreadable."""
     if not isinstance(sealed, str):
         return None
     try:
@@ -175,18 +219,38 @@ def _read(
         if now >= until:
             return None
         if payload["kind"] == "failure":
-            return MintingError(payload["code"], payload["reason"])
-        return MintedToken(
+            return MintingError(payload["code"], payload["reason"]), until
+        token = MintedToken(
             username=payload["username"],
             password=payload["password"],
             expires_at=datetime.fromisoformat(payload["expires_at"]),
             issued_at=datetime.fromisoformat(payload["issued_at"]),
             host=payload["host"],
         )
+        return token, until
     except (DecryptionError, ValueError, KeyError, TypeError):
         # Sealed under a key since removed from the ring, or from another version:
         # a miss, minted again, never an error for the user.
         return None
+
+
+def _read(
+    cache: BaseCache, key: str, aad: bytes, now: datetime
+) -> MintedToken | MintingError | None:
+    """A usable cached token, a recent failure, or None (a miss, stale or unreadable)."""
+    local = _local.get(key, now)
+    if local is not None:
+        opened = _open(local, aad, now)
+        if opened is not None:
+            return opened[0]
+    sealed = cache.get(key)
+    opened = _open(sealed, aad, now)
+    if opened is None:
+        return None
+    found, until = opened
+    if isinstance(found, MintedToken):
+        _local.put(key, str(sealed), until)
+    return found
 
 
 def _answer(found: MintedToken | MintingError) -> MintedToken:
@@ -256,7 +320,7 @@ def _mint_and_store(
     except MintingError as exc:
         until = now + timedelta(seconds=FAILURE_SECONDS)
         payload = {"kind": "failure", "code": exc.code, "reason": exc.reason}
-        _store(cache, key, aad, {**payload, "until": until.isoformat()}, until, now)
+        _seal_and_store(cache, key, aad, {**payload, "until": until.isoformat()}, until, now)
         if on_failure is not None:
             on_failure(exc)
         raise
@@ -274,7 +338,9 @@ def _mint_and_store(
         "host": token.host,
         "until": refresh_at.isoformat(),
     }
-    _store(cache, key, aad, payload, refresh_at, now)
+    sealed = _seal_and_store(cache, key, aad, payload, refresh_at, now)
+    if sealed is not None:
+        _local.put(key, sealed, refresh_at)
     token = MintedToken(token.username, token.password, expires_at, now, token.host)
     if on_mint is not None:
         on_mint(token)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -189,6 +190,30 @@ def test_the_cached_value_is_sealed_and_opens_only_for_its_secret(
     assert oauth_endpoint.mints == 2
 
 
+def test_a_hit_is_served_from_this_process_copy_without_asking_the_cache_again(
+    gcp_secret, oauth_endpoint
+):
+    from django.core.cache import cache
+
+    first = secret_token(secret=gcp_secret)
+    cache.clear()  # the shared cache forgets; this process's sealed copy still serves
+    assert secret_token(secret=gcp_secret).password == first.password
+    assert oauth_endpoint.mints == 1
+    copies = " ".join(sealed for sealed, _ in minting._local._entries.values())
+    assert first.password not in copies
+    assert "v1:test-a:" in copies
+
+
+def test_the_process_copies_are_bounded_and_drop_the_oldest_first():
+    copies = minting._LocalCopies(size=2)
+    now = timezone.now()
+    later = now + timedelta(minutes=1)
+    for key in ("a", "b", "c"):
+        copies.put(key, f"sealed-{key}", later)
+    assert [copies.get(key, now) for key in ("a", "b", "c")] == [None, "sealed-b", "sealed-c"]
+    assert copies.get("c", later) is None  # stale at its refresh time
+
+
 # ------------------------------------------------------------------------- failures
 
 
@@ -309,6 +334,7 @@ def test_credentials_and_tokens_appear_in_no_message_log_audit_or_cache(
 def test_threads_that_miss_at_once_mint_once_per_secret(shared_redis, settings):
     """20 attempts, 4 threads each with its own Redis connection, all missing together."""
     attempts, workers = 20, 4
+    run = uuid.uuid4().hex  # secret ids of this run only: no copy from an earlier run serves
     with OAuthTokenEndpoint(delay=0.05) as endpoint:
         key_text = json.dumps(endpoint.new_key().key_file(endpoint.token_uri))
         options = minting.MintOptions(timeout=5.0, allow_private=True)
@@ -324,7 +350,7 @@ def test_threads_that_miss_at_once_mint_once_per_secret(shared_redis, settings):
                     barrier.wait(timeout=10)
                     # Django gives each thread its own cache object and connection pool.
                     token = cached_token(
-                        secret_id=f"attempt-{attempt}",
+                        secret_id=f"{run}-{attempt}",
                         fingerprint="f",
                         mint=lambda: mint_gcp_token(key_text, allow_private=True),
                         options=options,
@@ -363,10 +389,11 @@ def test_two_worker_processes_sharing_redis_mint_once_per_lifetime(shared_redis,
             "PYTHONPATH": str(ROOT),
         }
         processes = []
+        prefix = uuid.uuid4().hex  # the same secrets for both workers, new to this run
         for number in range(2):
             ready = tmp_path / f"ready-{number}"
             command = [sys.executable, str(ROOT / "tests/minting/worker.py"), str(key_file)]
-            command += [str(ready), str(go), str(rounds), "proc"]
+            command += [str(ready), str(go), str(rounds), prefix]
             processes.append(
                 (
                     ready,
