@@ -65,6 +65,7 @@ __all__ = [
     "MintOptions",
     "cached_token",
     "credential_fingerprint",
+    "mint_from_fields",
     "refresh_margin",
     "secret_mints_tokens",
     "secret_token",
@@ -131,6 +132,17 @@ _MINTERS: dict[str, Callable[[Mapping[str, Any], MintOptions], MintedToken]] = {
     AWS_ECR_PROVIDER: _mint_ecr,
     GCP_PROVIDER: _mint_gcp,
 }
+
+
+def mint_from_fields(
+    *, provider: str, fields: Mapping[str, Any], options: MintOptions | None = None
+) -> MintedToken:
+    """Mint from provider input that is not saved yet ("Test credentials" on a create or
+    edit form): no cache and no audit, like the checks of unsaved input."""
+    minter = _MINTERS.get(provider)
+    if minter is None:
+        raise ValueError(f"{provider} secrets hold their login; they mint no token")
+    return minter(fields, options or MintOptions.from_settings())
 
 
 def secret_mints_tokens(secret: Secret) -> bool:

@@ -144,6 +144,18 @@ def test_an_ecr_token_is_refreshed_after_its_twelve_hours_with_a_frozen_clock(aw
     assert len(minted_events(secret)) == 2
 
 
+@pytest.mark.django_db
+def test_unsaved_form_input_mints_without_cache_or_audit(
+    oauth_endpoint, service_account, private_allowed
+):
+    fields = {"keyfile_content": json.dumps(service_account.key_file(oauth_endpoint.token_uri))}
+    first = minting.mint_from_fields(provider="gcp_container_registry", fields=fields)
+    second = minting.mint_from_fields(provider="gcp_container_registry", fields=fields)
+    assert first.password != second.password
+    assert oauth_endpoint.mints == 2
+    assert not AuditEvent.objects.filter(action="secret.token_minted").exists()
+
+
 def test_the_margin_is_five_minutes_or_a_tenth_but_at_most_half():
     assert refresh_margin(timedelta(hours=12)) == timedelta(hours=1, minutes=12)
     assert refresh_margin(timedelta(hours=1)) == timedelta(minutes=6)

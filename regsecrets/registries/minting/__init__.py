@@ -18,7 +18,7 @@ from .base import (
     MintedToken,
     MintingError,
 )
-from .ecr import ECR_TOKEN_LIFETIME, ECR_USERNAME, ecr_host, mint_ecr_token
+from .ecr import ECR_TOKEN_LIFETIME, ECR_USERNAME, ecr_field_errors, ecr_host, mint_ecr_token
 from .gcp import (
     CLOUD_PLATFORM_SCOPE,
     GCP_TOKEN_USERNAME,
@@ -42,6 +42,7 @@ __all__ = [
     "MintedToken",
     "MintingError",
     "check_token_uri",
+    "ecr_field_errors",
     "ecr_host",
     "mint_ecr_token",
     "mint_gcp_token",

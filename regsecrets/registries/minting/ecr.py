@@ -46,6 +46,7 @@ __all__ = [
     "ECR_TOKEN_LIFETIME",
     "ECR_USERNAME",
     "ROLE_SESSION_SECONDS",
+    "ecr_field_errors",
     "ecr_host",
     "mint_ecr_token",
 ]
@@ -78,25 +79,25 @@ def ecr_host(registry_id: str, region: str) -> str:
     return f"{registry_id}.dkr.ecr.{region}.{domain}"
 
 
-def _validate(
-    access_key_id: str, secret_access_key: str, region: str, registry_id: str, role_arn: str
-) -> None:
-    # The region becomes part of a hostname: it is checked before anything is sent.
-    problems = []
+def ecr_field_errors(
+    *, access_key_id: str, secret_access_key: str, region: str, registry_id: str, role_arn: str = ""
+) -> dict[str, str]:
+    """Field name -> what is wrong, for the provider's form and for minting alike.
+
+    The region becomes part of a hostname: it is checked before anything is sent.
+    """
+    errors = {}
     if not _ACCESS_KEY_ID_RE.fullmatch(access_key_id or ""):
-        problems.append("the access key ID is not 16 to 128 capital letters and digits")
+        errors["access_key_id"] = "The access key ID is 16 to 128 capital letters and digits."
     if not secret_access_key:
-        problems.append("the secret access key is empty")
+        errors["secret_access_key"] = "Enter the secret access key."
     if not _REGION_RE.fullmatch(region or ""):
-        problems.append("the region is not an AWS region name such as eu-west-1")
+        errors["region"] = "Enter an AWS region name such as eu-west-1."
     if not _REGISTRY_ID_RE.fullmatch(registry_id or ""):
-        problems.append("the registry ID is not a 12-digit AWS account ID")
+        errors["registry_id"] = "Enter the registry's 12-digit AWS account ID."
     if role_arn and not _ROLE_ARN_RE.fullmatch(role_arn):
-        problems.append("the role ARN is not of the form arn:aws:iam::ACCOUNT:role/NAME")
-    if problems:
-        raise MintingError(
-            MINT_INVALID_KEY, "Cannot mint an ECR token: " + "; ".join(problems) + "."
-        )
+        errors["role_arn"] = "Enter a role ARN of the form arn:aws:iam::ACCOUNT:role/NAME."
+    return errors
 
 
 def _config(timeout: float) -> Config:
@@ -186,7 +187,17 @@ def mint_ecr_token(
     region = (region or "").strip()
     registry_id = (registry_id or "").strip()
     role_arn = (role_arn or "").strip()
-    _validate(access_key_id, secret_access_key, region, registry_id, role_arn)
+    errors = ecr_field_errors(
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+        region=region,
+        registry_id=registry_id,
+        role_arn=role_arn,
+    )
+    if errors:
+        raise MintingError(
+            MINT_INVALID_KEY, "Cannot mint an ECR token: " + " ".join(errors.values())
+        )
     issued_at = now or datetime.now(UTC)
     host = ecr_host(registry_id, region)
     secrets = [secret_access_key]
