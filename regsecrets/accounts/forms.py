@@ -46,6 +46,9 @@ class OrganizationForm(forms.ModelForm):
         model = Organization
         fields = ("name", "slug")
         help_texts = {"slug": "Lowercase letters, digits and dashes; used in commands and URLs."}
+        # The model's unique check can see a slug another request took a moment ago:
+        # one message, whichever check notices.
+        error_messages = {"slug": {"unique": SLUG_TAKEN}}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
