@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.validators import MaxLengthValidator
+from django.utils.text import slugify
 
 from regsecrets.accounts.models import Organization, Role
 
@@ -51,8 +52,6 @@ class OrganizationForm(forms.ModelForm):
         self.fields["slug"].required = False
 
     def clean_slug(self) -> str:
-        from django.utils.text import slugify
-
         slug = self.cleaned_data.get("slug") or slugify(self.cleaned_data.get("name", ""))
         if slug and Organization.objects.filter(slug=slug).exists():
             raise forms.ValidationError("This slug is taken; choose another.")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.text import slugify
@@ -24,7 +23,7 @@ def unique_org_slug(base: str) -> str:
 
 @transaction.atomic
 def organization_create(
-    *, name: str, owner: Any, slug: str | None = None, request: HttpRequest | None = None
+    *, name: str, owner: User, slug: str | None = None, request: HttpRequest | None = None
 ) -> Organization:
     organization = Organization.objects.create(name=name, slug=slug or unique_org_slug(name))
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
@@ -63,9 +62,9 @@ class MembershipError(ValueError):
 def membership_add(
     *,
     organization: Organization,
-    user: Any,
+    user: User,
     role: str,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Membership:
     if role not in Role.values:
@@ -87,7 +86,11 @@ def membership_add(
 
 @transaction.atomic
 def membership_set_role(
-    *, membership: Membership, role: str, actor: Any = None, request: HttpRequest | None = None
+    *,
+    membership: Membership,
+    role: str,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> Membership:
     if role not in Role.values:
         raise MembershipError(f"Unknown role {role!r}; choose owner, admin or member.")

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
+from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
 from regsecrets.crypto import DecryptionError
@@ -47,7 +49,7 @@ def _validation_error(errors: dict[str, list[str]]) -> ValidationError:
     )
 
 
-def _check_name(organization: Any, name: str, *, exclude_pk: Any = None) -> None:
+def _check_name(organization: Organization, name: str, *, exclude_pk: Any = None) -> None:
     try:
         validate_name(name)
     except ValidationError as exc:
@@ -114,11 +116,11 @@ def _apply(secret: Secret, provider_key: str, result: Any) -> None:
 @sensitive_variables("data", "result")
 def secret_create(
     *,
-    organization: Any,
+    organization: Organization,
     name: str,
     provider: str,
     data: Mapping[str, Any],
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Secret:
     """Validate, seal and save a new secret; raises ValidationError keyed by field."""
@@ -300,7 +302,7 @@ def secret_update(
     *,
     secret: Secret,
     data: Mapping[str, Any],
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Secret:
     """Apply new provider input; an empty credential field keeps the stored value.
@@ -334,7 +336,9 @@ def secret_update(
     return locked
 
 
-def secret_delete(*, secret: Secret, actor: Any = None, request: HttpRequest | None = None) -> None:
+def secret_delete(
+    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
+) -> None:
     """Delete the secret unless a service references it (refused with SecretInUse)."""
     with transaction.atomic():
         services = list(secret.services.select_related("app").order_by("app__name", "name"))
@@ -352,7 +356,7 @@ def secret_delete(*, secret: Secret, actor: Any = None, request: HttpRequest | N
 
 
 def secret_reveal(
-    *, secret: Secret, actor: Any = None, request: HttpRequest | None = None
+    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
 ) -> dict[str, str]:
     """Decrypt the provider fields for an owner or admin, and audit it."""
     fields = secret_fields(secret)

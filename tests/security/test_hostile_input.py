@@ -436,7 +436,7 @@ JSON_HOSTILE: list[Any] = [
 
 @pytest.fixture
 def api(world, client) -> Api:
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
 
     client.raise_request_exception = False
     return Api(client, token_create(user=world.owner, organization=world.org, name="h")[1])
