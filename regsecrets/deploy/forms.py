@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.forms.models import ModelChoiceIterator
 
+from regsecrets.accounts.models import Organization
 from regsecrets.core.names import NAME_HELP, validate_name
 from regsecrets.deploy.selectors import secret_choices
 from regsecrets.registries import (
@@ -93,7 +94,7 @@ class ServiceForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["registry_secret"].queryset = secret_choices(organization=organization)
 
