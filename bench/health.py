@@ -10,7 +10,7 @@ Measures, against Debian's docker-registry (htpasswd) on loopback:
 3. the worker's memory growth over the N checks (goal: under 50 MB).
 
 It creates its own PostgreSQL database (regsecrets_bench_health, or
-BENCH_DATABASE_URL) and uses Redis database 12 (BENCH_REDIS_URL), flushing only that.
+BENCH_DATABASE_URL) and uses Redis database 14 (BENCH_REDIS_URL), flushing only that.
 
     .venv/bin/python bench/health.py [--secrets 10000] [--due-sizes 10000,100000]
 """
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 BENCH_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/regsecrets_bench_health"
 )
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 KEYS = "bench:" + base64.b64encode(os.urandom(32)).decode()
 os.environ.update(
     {
@@ -50,8 +50,24 @@ os.environ.update(
 )
 
 import django  # noqa: E402
+
+# Settings and apps only: no database is opened until main() has created it.
+django.setup()
+
 import psycopg  # noqa: E402
 import redis  # noqa: E402
+from celery import Celery  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from regsecrets.accounts.models import Organization  # noqa: E402
+from regsecrets.crypto.fields import seal_document  # noqa: E402
+from regsecrets.registries import credential_for_key  # noqa: E402
+from regsecrets.registries.client import ClientOptions, check_credentials  # noqa: E402
+from regsecrets.registry_secrets import health  # noqa: E402
+from regsecrets.registry_secrets.models import Secret  # noqa: E402
+from tests.verification.conftest import _start_registry, _stop_registry  # noqa: E402
 
 
 def _admin_url() -> str:
@@ -76,12 +92,6 @@ def _drop_database() -> None:
 
 def _fill(count: int, host: str, password: str, *, start: int = 0) -> None:
     """Insert ``count`` sealed secrets for alice@host, due now, in batches."""
-    from django.utils import timezone
-
-    from regsecrets.accounts.models import Organization
-    from regsecrets.crypto.fields import seal_document
-    from regsecrets.registry_secrets.models import Secret
-
     org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     auth = base64.b64encode(f"alice:{password}".encode()).decode()
     config = {"auths": {host: {"username": "alice", "password": password, "auth": auth}}}
@@ -116,9 +126,6 @@ def _rss_mb(pid: int) -> float:
 
 
 def bare_loop(host: str, count: int, concurrency: int) -> float:
-    from regsecrets.registries import credential_for_key
-    from regsecrets.registries.client import ClientOptions, check_credentials
-
     options = ClientOptions(timeout=10, allow_private=True, insecure_registries=frozenset({host}))
     auth = base64.b64encode(b"alice:alice-pw").decode()
     config = {"auths": {host: {"username": "alice", "password": "alice-pw", "auth": auth}}}
@@ -136,11 +143,6 @@ def bare_loop(host: str, count: int, concurrency: int) -> float:
 
 def worker_run(host: str, count: int, concurrency: int) -> tuple[float, float, float]:
     """(checks/s, RSS before MB, RSS after MB) of one worker checking ``count`` secrets."""
-    from celery import Celery
-    from django.utils import timezone
-
-    from regsecrets.registry_secrets.models import Secret
-
     r = redis.Redis.from_url(REDIS_URL)
     r.flushdb()
     env = {
@@ -199,12 +201,6 @@ def worker_run(host: str, count: int, concurrency: int) -> tuple[float, float, f
 
 
 def due_query(sizes: list[int], host: str) -> None:
-    from django.db import connection
-    from django.utils import timezone
-
-    from regsecrets.registry_secrets import health
-    from regsecrets.registry_secrets.models import Secret
-
     for size in sizes:
         have = Secret.objects.count()
         if have < size:
@@ -242,8 +238,6 @@ def main() -> None:
     parser.add_argument("--due-sizes", default="10000,100000")
     args = parser.parse_args()
 
-    from tests.verification.conftest import _start_registry, _stop_registry
-
     tmp = Path(tempfile.mkdtemp(prefix="bench-registry-"))
     entry = subprocess.run(
         ["htpasswd", "-Bbn", "alice", "alice-pw"], check=True, capture_output=True, text=True
@@ -252,9 +246,6 @@ def main() -> None:
     registry = _start_registry(tmp, {"htpasswd": {"realm": "bench", "path": str(tmp / "htpasswd")}})
     _recreate_database()
     try:
-        django.setup()
-        from django.core.management import call_command
-
         call_command("migrate", verbosity=0)
         _fill(args.secrets, registry.host, "alice-pw")
         bare = bare_loop(registry.host, args.secrets, args.concurrency)
@@ -266,8 +257,6 @@ def main() -> None:
             f"worker RSS: {before:.1f} MB -> {after:.1f} MB (growth {after - before:+.1f} MB; "
             "goal < 50 MB)"
         )
-        from django.db import connections
-
         due_query([int(s) for s in args.due_sizes.split(",") if s], registry.host)
         connections.close_all()
     finally:

@@ -49,6 +49,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that they see every response, whichever layer produced it.
+    "regsecrets.core.middleware.NoStoreMiddleware",
+    "regsecrets.api.fallback.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,6 +62,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "regsecrets.accounts.middleware.CurrentOrganizationMiddleware",
+    # Query parameters no lookup can use: 400 on the site, in the error shape on /v1.
+    "regsecrets.core.querystring.RefuseUnusableQueryMiddleware",
+    "regsecrets.api.fallback.RefuseUnusableApiQueryMiddleware",
     # Last, so that it sees the outcome of authentication (django-axes' rule).
     "axes.middleware.AxesMiddleware",
 ]
@@ -165,7 +171,11 @@ SECURE_HSTS_PRELOAD = not DEBUG and env_bool("DJANGO_HSTS_PRELOAD", True)
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health checks and local probes come over plain HTTP from the proxy's side.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# Error reports cleanse credentials in debug too (Django's own filter switches
+# itself off when DEBUG is on); see regsecrets.core.debugfilter.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "regsecrets.core.debugfilter.CredentialReporterFilter"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -182,6 +192,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Trusted proxies in front of the app, each appending to X-Forwarded-For; the
+# client address of every limit and audit record is the one the outermost saw.
+REGSECRETS_PROXY_COUNT = int(env("REGSECRETS_PROXY_COUNT", "0") or 0)
+
 # --- Sign-in rate limits (django-axes) --------------------------------------
 AXES_FAILURE_LIMIT = int(env("REGSECRETS_LOGIN_FAILURE_LIMIT", "5") or 5)
 AXES_COOLOFF_TIME = env_float("REGSECRETS_LOGIN_COOLOFF_HOURS", 0.25)
@@ -189,7 +203,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password"]
-AXES_IPWARE_PROXY_COUNT = int(env("REGSECRETS_PROXY_COUNT", "0") or 0) or None
+# The lockout keys on the same client address as the API limit and the audit log.
+AXES_CLIENT_IP_CALLABLE = "regsecrets.core.clientip.client_ip"
 AXES_VERBOSE = False
 
 # --- regsecrets ---------------------------------------------------------------
@@ -198,6 +213,7 @@ REGSECRETS_SIGNUP_ENABLED = env_bool("REGSECRETS_SIGNUP_ENABLED", True)
 REGSECRETS_ENCRYPTION_KEYS = env("REGSECRETS_ENCRYPTION_KEYS", "") or ""
 REGSECRETS_DEV_KEY_FILE = VAR_DIR / "encryption.keys"
 REGSECRETS_VERIFY_TIMEOUT = env_float("REGSECRETS_VERIFY_TIMEOUT", 10.0)
+REGSECRETS_VERIFY_MAX_CONCURRENCY = int(env("REGSECRETS_VERIFY_MAX_CONCURRENCY", "8") or 8)
 REGSECRETS_VERIFY_MAX_RESPONSE_BYTES = int(
     env("REGSECRETS_VERIFY_MAX_RESPONSE_BYTES", str(1 << 20)) or 1 << 20
 )
@@ -278,5 +294,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("REGSECRETS_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # At DEBUG these log whole requests and responses, minted tokens and the
+        # temporary credentials of an assumed role among them.
+        "botocore": {"level": "INFO"},
+        "boto3": {"level": "INFO"},
+        "google.auth": {"level": "INFO"},
+    },
 }

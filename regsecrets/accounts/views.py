@@ -4,18 +4,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from regsecrets.accounts.context import SESSION_KEY, OrgRequest, SignedInRequest
 from regsecrets.accounts.forms import AddMemberForm, OrganizationForm, RoleForm, SignupForm
 from regsecrets.accounts.models import Membership, Role
-from regsecrets.accounts.scoping import SESSION_KEY, organization_required, require_manager
+from regsecrets.accounts.scoping import organization_required, require_manager
 from regsecrets.accounts.services import (
     MembershipError,
+    MembershipNotAllowed,
     membership_add,
     membership_set_role,
     organization_create,
@@ -38,8 +39,8 @@ def signup(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password1"],
                 request=request,
             )
-        except IntegrityError:
-            form.add_error("username", "A user with that username already exists.")
+        except ValidationError as exc:  # taken by a concurrent sign-up since the form checked
+            form.add_error(None, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Your personal organization is ready.")
@@ -48,24 +49,28 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def organization_create_view(request: HttpRequest) -> HttpResponse:
+def organization_create_view(request: SignedInRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        organization = organization_create(
-            name=form.cleaned_data["name"],
-            slug=form.cleaned_data["slug"],
-            owner=request.user,
-            request=request,
-        )
-        request.session[SESSION_KEY] = organization.pk
-        messages.success(request, f"Organization “{organization.name}” created.")
-        return redirect("organization_detail")
+        try:
+            organization = organization_create(
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                owner=request.user,
+                request=request,
+            )
+        except ValidationError as exc:  # e.g. a double submit: the slug was taken meanwhile
+            form.add_error(None, exc)
+        else:
+            request.session[SESSION_KEY] = organization.pk
+            messages.success(request, f"Organization “{organization.name}” created.")
+            return redirect("organization_detail")
     return render(request, "accounts/organization_form.html", {"form": form})
 
 
 @login_required
 @require_POST
-def organization_switch(request: HttpRequest) -> HttpResponse:
+def organization_switch(request: SignedInRequest) -> HttpResponse:
     slug = request.POST.get("organization", "")
     if "\x00" in slug or len(slug) > 64:  # PostgreSQL refuses NUL in a query: not a slug
         raise Http404("No such organization.")
@@ -81,14 +86,14 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
-def _allowed_roles(request: HttpRequest) -> list[str]:
+def _allowed_roles(request: OrgRequest) -> list[str]:
     if request.membership.role == Role.OWNER:
         return list(Role.values)
     return [Role.ADMIN, Role.MEMBER]
 
 
 @organization_required
-def organization_detail(request: HttpRequest) -> HttpResponse:
+def organization_detail(request: OrgRequest) -> HttpResponse:
     organization = request.organization
     memberships = organization.memberships.select_related("user").order_by("user__username")
     can_manage = request.membership.can_manage
@@ -106,6 +111,8 @@ def organization_detail(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                     request=request,
                 )
+            except MembershipNotAllowed as exc:  # the actor's role changed meanwhile
+                raise PermissionDenied(str(exc))
             except MembershipError as exc:
                 form.add_error("username", str(exc))
             else:
@@ -128,7 +135,7 @@ def organization_detail(request: HttpRequest) -> HttpResponse:
 
 @organization_required
 @require_POST
-def membership_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def membership_role(request: OrgRequest, membership_id: int) -> HttpResponse:
     # Scoped lookup first: another organization's membership is a 404 for everyone.
     membership = get_object_or_404(
         Membership.objects.select_related("user", "organization"),
@@ -150,6 +157,10 @@ def membership_role(request: HttpRequest, membership_id: int) -> HttpResponse:
             actor=request.user,
             request=request,
         )
+    except MembershipNotAllowed as exc:
+        # The checks above read the actor's role when the request began; the service
+        # reads it again under the organization lock, so a concurrent demotion counts.
+        raise PermissionDenied(str(exc))
     except MembershipError as exc:
         messages.error(request, str(exc))
     else:

@@ -3,28 +3,37 @@
 The browser forms and the /v1 API both call these functions, so the matching rule
 and the audit trail are the same whichever face is used. Matching reads the
 secret's clear ``hosts`` metadata only: nothing is decrypted here.
+
+Lock order (PostgreSQL row locks; SQLite serialises writers): app, then registry
+secret, then service. A service write locks its app and its secret before it
+validates, so a concurrent delete of either is seen before the insert, never as a
+foreign-key violation at commit; ``secret_delete`` locks the secret before it looks
+for services that use it, so one of the two always sees the other.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
+from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
 from regsecrets.deploy.models import App, Service
 from regsecrets.registries import (
+    MAX_IMAGE_LENGTH,
     InvalidImageReference,
+    credentials_for_image,
     display_host,
     hosts_for_image,
     parse_image_reference,
 )
 from regsecrets.registry_secrets.models import Secret
-
-MAX_IMAGE_LENGTH = 512
+from regsecrets.registry_secrets.services import secret_config
 
 
 def _name_errors(name: Any) -> list[str]:
@@ -76,7 +85,11 @@ def check_secret_matches_image(secret: Secret, image: str) -> None:
 
 @transaction.atomic
 def app_create(
-    *, organization: Any, name: Any, actor: Any = None, request: HttpRequest | None = None
+    *,
+    organization: Organization,
+    name: Any,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> App:
     """Create an app; raises ValidationError keyed "name" (bad or taken name)."""
     errors = _name_errors(name)
@@ -100,8 +113,14 @@ def app_create(
 
 
 @transaction.atomic
-def app_delete(*, app: App, actor: Any = None, request: HttpRequest | None = None) -> None:
-    """Delete an app and its services (each service deletion is audited)."""
+def app_delete(*, app: App, actor: User | None = None, request: HttpRequest | None = None) -> None:
+    """Delete an app and its services (each service deletion is audited).
+
+    The app row is locked first, so a service being created in it either commits
+    before (and is deleted here) or finds the app gone.
+    """
+    if not App.objects.select_for_update().filter(pk=app.pk).exists():
+        return  # deleted by a concurrent request: what the caller wanted holds
     for service in app.services.all():
         service_delete(service=service, actor=actor, request=request)
     audit_record(
@@ -110,17 +129,25 @@ def app_delete(*, app: App, actor: Any = None, request: HttpRequest | None = Non
     app.delete()
 
 
-def _validated_service_input(
-    *, app: App, name: Any, image: Any, registry_secret: Secret | None, exclude_pk: Any = None
+def service_validate(
+    *,
+    app: App,
+    name: Any,
+    image: Any,
+    registry_secret: Secret | None,
+    service: Service | None = None,
 ) -> str:
-    """The rules shared by create and update; returns the normalized image.
+    """The rules of service_create (and, given ``service``, service_update), without saving.
 
-    Raises ValidationError keyed "name", "image", "registry_secret": the name is
-    unique in the app, the image parses, and the secret belongs to the app's
-    organization and serves the image (stored host metadata, no decryption).
+    Returns the normalized image. Raises ValidationError keyed "name", "image",
+    "registry_secret": the name is unique in the app, the image parses, and the
+    secret belongs to the app's organization and serves the image (stored host
+    metadata, no decryption). Forms that show errors before saving (the admin)
+    call it from their validation.
     """
     errors: dict[str, list[str]] = {}
     name_errors = _name_errors(name)
+    exclude_pk = service.pk if service is not None else None
     clash = Service.objects.filter(app_id=app.pk, name=name).exclude(pk=exclude_pk)
     if name_errors:
         errors["name"] = name_errors
@@ -143,22 +170,49 @@ def _validated_service_input(
     return image
 
 
+SECRET_GONE = "This secret was deleted; choose another, or none for a public image."
+
+
+def _lock_app_and_secret(app: App, registry_secret: Secret | None) -> Secret | None:
+    """Lock the app, then the secret (the module's lock order); return the secret as stored now.
+
+    Raises App.DoesNotExist when the app was deleted meanwhile, and ValidationError
+    keyed "registry_secret" when the secret was: the same field the form and the
+    API answer for a secret that is not there.
+    """
+    if not App.objects.select_for_update().filter(pk=app.pk).exists():
+        raise App.DoesNotExist(f"App {app.pk} was deleted.")
+    if registry_secret is None:
+        return None
+    # The row as it is now (hosts may have changed too), read under its lock.
+    locked = (
+        Secret.objects.select_for_update()
+        .defer("document")
+        .filter(pk=registry_secret.pk)
+        .first()
+    )
+    if locked is None:
+        raise ValidationError({"registry_secret": [ValidationError(SECRET_GONE, code="gone")]})
+    return locked
+
+
+@transaction.atomic
 def service_create(
     *,
     app: App,
     name: Any,
     image: Any,
     registry_secret: Secret | None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Service:
     """Create a service; raises ValidationError keyed "name", "image", "registry_secret".
 
-    The secret must belong to the app's organization and serve the image.
+    The secret must belong to the app's organization and serve the image. Raises
+    App.DoesNotExist if the app was deleted by a concurrent request.
     """
-    image = _validated_service_input(
-        app=app, name=name, image=image, registry_secret=registry_secret
-    )
+    registry_secret = _lock_app_and_secret(app, registry_secret)
+    image = service_validate(app=app, name=name, image=image, registry_secret=registry_secret)
     try:
         with transaction.atomic():
             service = Service.objects.create(
@@ -187,7 +241,7 @@ def service_create(
 
 @transaction.atomic
 def service_delete(
-    *, service: Service, actor: Any = None, request: HttpRequest | None = None
+    *, service: Service, actor: User | None = None, request: HttpRequest | None = None
 ) -> None:
     audit_record(
         action="service.deleted",
@@ -200,24 +254,30 @@ def service_delete(
     service.delete()
 
 
+@transaction.atomic
 def service_update(
     *,
     service: Service,
     name: Any,
     image: Any,
     registry_secret: Secret | None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Service:
     """Change a service's name, image or secret (None removes it), with the same
-    rules as service_create; raises ValidationError keyed by field.
+    rules as service_create; raises ValidationError keyed by field, and
+    Service.DoesNotExist (or App.DoesNotExist) if it was deleted meanwhile.
     """
-    image = _validated_service_input(
-        app=service.app,
-        name=name,
-        image=image,
-        registry_secret=registry_secret,
-        exclude_pk=service.pk,
+    registry_secret = _lock_app_and_secret(service.app, registry_secret)
+    # Lock, then read: "before" (for the audit) is the row as stored now, and a
+    # service deleted meanwhile is not saved back (save() would insert it again).
+    service = (
+        Service.objects.select_for_update(of=("self",))
+        .select_related("app", "organization")
+        .get(pk=service.pk)
+    )
+    image = service_validate(
+        app=service.app, name=name, image=image, registry_secret=registry_secret, service=service
     )
     before = {
         "name": service.name,
@@ -258,7 +318,7 @@ def service_pull_secret(
     *,
     service: Service,
     format: str = "dockerconfigjson",
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> dict[str, Any]:
     """The Docker config document the platform pulls ``service``'s image with.
@@ -267,9 +327,6 @@ def service_pull_secret(
     registries that serve the image, and audits the export. Raises
     PullSecretUnavailable, or DecryptionError when the ciphertext cannot be opened.
     """
-    from regsecrets.registries import credentials_for_image
-    from regsecrets.registry_secrets.services import secret_config
-
     secret = service.registry_secret
     if secret is None:
         raise PullSecretUnavailable(f"Service {service} has no registry secret (public image).")

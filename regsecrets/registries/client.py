@@ -14,6 +14,8 @@ Safety properties, because the host is chosen by the user:
   loopback addresses unless allowed, connection pinned to the checked address, one
   deadline for the whole check);
 * responses are read up to ``max_response_bytes``;
+* at most ``max_concurrency`` checks talk to registries at once in one process; a
+  check that cannot get a slot before its deadline answers TIMEOUT without connecting;
 * HTTPS only, except for ``host:port`` entries the operator lists as insecure;
 * redirects are followed by hand: an ``Authorization`` header never crosses to another
   origin, and POST bodies (refresh tokens) are never redirected;
@@ -29,6 +31,7 @@ import email.utils
 import json
 import re
 import ssl
+import threading
 import time
 import typing
 from dataclasses import dataclass, field
@@ -60,6 +63,7 @@ __all__ = [
     "VerificationResult",
     "check_credentials",
     "check_image",
+    "deadline_result",
 ]
 
 # Result codes, spelled as Koyeb's verify endpoint reports them (plus TLS and
@@ -127,10 +131,17 @@ def _host_list(value: object) -> frozenset[str]:
 class ClientOptions:
     """Limits and exceptions for outbound verification requests."""
 
+    # Seconds for one whole verification request, however many checks it makes.
     timeout: float = 10.0
     max_response_bytes: int = 1 << 20
     allow_private: bool = False
     insecure_registries: frozenset[str] = field(default_factory=frozenset)
+    # Checks talking to registries at once in this process (all requests together).
+    max_concurrency: int = 8
+
+    def deadline(self) -> float:
+        """The ``time.monotonic()`` instant a request starting now must be done by."""
+        return time.monotonic() + self.timeout
 
     @classmethod
     def from_settings(cls) -> ClientOptions:
@@ -144,6 +155,7 @@ class ClientOptions:
             ),
             allow_private=_truthy(getattr(settings, "REGSECRETS_ALLOW_PRIVATE_REGISTRIES", False)),
             insecure_registries=_host_list(getattr(settings, "REGSECRETS_INSECURE_REGISTRIES", ())),
+            max_concurrency=int(getattr(settings, "REGSECRETS_VERIFY_MAX_CONCURRENCY", 8)),
         )
 
 
@@ -156,6 +168,50 @@ def _default_options() -> ClientOptions:
 
 
 # --------------------------------------------------------------------------- internals
+
+
+class _Slots:
+    """Process-wide count of checks talking to registries, capped at a limit.
+
+    A counter under a condition rather than a Semaphore so the limit is read at each
+    acquisition (settings may change, tests lower it) and a waiter gives up at its own
+    deadline: a request never waits for a slot longer than it may take in total.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+
+    def acquire(self, limit: int, deadline: float) -> bool:
+        with self._cond:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                if self._active < max(1, limit):
+                    self._active += 1
+                    return True
+                self._cond.wait(remaining)
+
+    def release(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+
+_SLOTS = _Slots()
+
+
+def deadline_result(registry_host: str, options: ClientOptions) -> VerificationResult:
+    """The result of a check that could not run or finish before the request's deadline."""
+    return VerificationResult(
+        False,
+        TIMEOUT,
+        f"{registry_host} could not be checked within the {options.timeout:g}-second limit "
+        "of this verification (the server is busy with other checks, or the registries "
+        "tested before it took the time). Try again in a moment.",
+        registry_host,
+    )
 
 
 class _Stop(Exception):
@@ -376,9 +432,11 @@ def _hostport(url: httpx.URL) -> str:
 class _Session:
     """One check: one deadline, one connection pool, the secrets to scrub."""
 
-    def __init__(self, options: ClientOptions) -> None:
+    def __init__(self, options: ClientOptions, deadline: float) -> None:
         self.options = options
-        self.deadline = time.monotonic() + options.timeout
+        # Shared with the other checks of the same request; every socket operation is
+        # clamped to it by the backend, so a check cannot outlive it.
+        self.deadline = deadline
         backend = GuardedBackend(deadline=self.deadline, allow_private=options.allow_private)
         ssl_context = ssl.create_default_context(cafile=certifi.where())
         self.client = httpx.Client(
@@ -650,10 +708,32 @@ def _run(
     options: ClientOptions,
     credential: Credential | None,
     flow: typing.Callable[[_Session], VerificationResult],
+    deadline: float | None,
 ) -> VerificationResult:
-    """Run a flow, turning every failure into a VerificationResult with a code."""
+    """Run a flow, turning every failure into a VerificationResult with a code.
+
+    ``deadline`` (a ``time.monotonic()`` instant) is the request's, shared by all its
+    checks; without one the check gets ``options.timeout`` of its own.
+    """
+    if deadline is None:
+        deadline = options.deadline()
+    if not _SLOTS.acquire(options.max_concurrency, deadline):
+        return deadline_result(registry_host, options)
+    try:
+        return _run_in_slot(registry_host, options, credential, flow, deadline)
+    finally:
+        _SLOTS.release()
+
+
+def _run_in_slot(
+    registry_host: str,
+    options: ClientOptions,
+    credential: Credential | None,
+    flow: typing.Callable[[_Session], VerificationResult],
+    deadline: float,
+) -> VerificationResult:
     secrets = _secrets(credential)
-    session = _Session(options)
+    session = _Session(options, deadline)
     try:
         result = flow(session)
     except _Stop as stop:
@@ -678,7 +758,8 @@ def _run(
         result = VerificationResult(
             False,
             TIMEOUT,
-            f"{registry_host} did not answer within {options.timeout:g} seconds.",
+            f"{registry_host} did not answer within the {options.timeout:g}-second limit "
+            "of this verification.",
             registry_host,
         )
     except httpx.ConnectError as exc:
@@ -770,8 +851,12 @@ def check_credentials(
     credential: Credential | None,
     *,
     options: ClientOptions | None = None,
+    deadline: float | None = None,
 ) -> VerificationResult:
     """Do these credentials log in to ``server``? Like ``docker login``.
+
+    ``deadline`` (``time.monotonic()``) bounds the check together with the other
+    checks of the same request; by default it has ``options.timeout`` to itself.
 
     Success means /v2/ answers 200 with them: directly with Basic, or, behind a Bearer
     challenge, with a token obtained without a scope (as docker login does, since
@@ -812,7 +897,7 @@ def check_credentials(
             )
         raise _unexpected(registry, reply, "login")
 
-    return _run(registry.host, options, credential, flow)
+    return _run(registry.host, options, credential, flow, deadline)
 
 
 def check_image(
@@ -820,6 +905,7 @@ def check_image(
     config: dict | None,
     *,
     options: ClientOptions | None = None,
+    deadline: float | None = None,
 ) -> VerificationResult:
     """Can ``image`` be pulled with the credentials ``config`` holds for it?
 
@@ -889,4 +975,4 @@ def check_image(
             raise _Stop(not_found, f"{shown} was not found on {registry.host}.")
         raise _unexpected(registry, reply, "manifest request")
 
-    return _run(registry.host, options, credential, flow)
+    return _run(registry.host, options, credential, flow, deadline)

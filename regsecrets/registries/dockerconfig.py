@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidDockerConfig
+from .text import has_control_characters
 
 __all__ = [
     "DOCKER_HUB_AUTH_KEY",
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_DOCKER_CONFIG_BYTES",
     "RegistryKey",
     "build_docker_config",
+    "credential_values",
     "decode_auth",
     "decode_text",
     "display_host",
@@ -100,7 +102,7 @@ def parse_registry_key(key: str, *, allow_globs: bool = True) -> RegistryKey:
     text = key.strip()
     if not text:
         raise ValueError("it is empty")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    if any(ch.isspace() for ch in text) or has_control_characters(text):
         raise ValueError("it contains spaces or control characters")
     match = _SCHEME_RE.match(text)
     if match:
@@ -264,6 +266,36 @@ def build_docker_config(entries: Iterable[tuple[str, str, str]]) -> dict[str, An
             for key, username, password in entries
         }
     }
+
+
+def credential_values(config: Mapping[str, Any]) -> set[str]:
+    """Every credential a document holds: each entry's password (also the one inside
+    ``auth``), identity token and registry token.
+
+    For rules of the form "a clear value must not also be a credential", such as the
+    display username. Unreadable ``auth`` values are skipped: a normalized document
+    has none, and this must not raise on a stored one.
+    """
+    values: set[str] = set()
+    auths = config.get("auths") if isinstance(config, Mapping) else None
+    if not isinstance(auths, Mapping):
+        return values
+    for entry in auths.values():
+        if not isinstance(entry, Mapping):
+            continue
+        for name in ("password", "identitytoken", "registrytoken"):
+            value = entry.get(name)
+            if isinstance(value, str) and value:
+                values.add(value)
+        auth = entry.get("auth")
+        if isinstance(auth, str) and auth:
+            try:
+                _, password = decode_auth(auth)
+            except ValueError:
+                continue
+            if password:
+                values.add(password)
+    return values
 
 
 def dump_docker_config(config: Mapping[str, Any]) -> str:
@@ -451,7 +483,7 @@ def _normalize_entry(key: str, raw: Any, uses_helpers: bool) -> dict[str, str]:
     if username is not None:
         if ":" in username:
             raise InvalidDockerConfig(f"{where}: the username must not contain a colon.")
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in username):
+        if has_control_characters(username):
             raise InvalidDockerConfig(f"{where}: the username contains control characters.")
         if password is None and not tokens:
             raise InvalidDockerConfig(f"{where}: it has a username but no password.")

@@ -60,21 +60,69 @@ class NameNotResolved(Exception):
         self.host = host
 
 
+# NAT64 (RFC 6052): the well-known prefix carries the IPv4 address in its last 32 bits.
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+# RFC 8215 local-use NAT64 prefix: where the IPv4 address sits depends on the prefix
+# length the operator chose (/48 to /96), so it cannot be judged; it is refused.
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+# IPv4-compatible addresses (::a.b.c.d, deprecated by RFC 4291); :: and ::1 are not.
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _forbidden_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+
+
+def _forbidden_ipv6(ip: ipaddress.IPv6Address) -> bool:
+    """Judge an IPv6 address, and every IPv4 address it carries, by where packets go.
+
+    The transition forms put an IPv4 destination inside the IPv6 address; a router or
+    the kernel delivers to that IPv4 host, so ``2002:7f00:1::1`` (6to4 of 127.0.0.1)
+    or ``64:ff9b::a00:1`` (NAT64 of 10.0.0.1) must be refused like the IPv4 address.
+    The standard library decodes the forms it knows (``ipv4_mapped``, ``sixtofour``,
+    ``teredo``); NAT64 and IPv4-compatible are decoded here.
+    """
+    if ip in _NAT64_LOCAL_USE:
+        return True
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:
+        # Deprecated since 2006 and never a valid destination on the wire: no registry
+        # has such an address, whatever IPv4 address it embeds.
+        return True
+    # Forms that are only a wrapper around the IPv4 destination: its verdict is theirs
+    # (a public one stays usable, e.g. NAT64 on an IPv6-only host with DNS64).
+    carried = ip.ipv4_mapped or ip.sixtofour
+    if carried is None and ip in _NAT64_WELL_KNOWN:
+        carried = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if carried is not None:
+        return _forbidden_ip(carried)
+    if ip.teredo is not None:
+        # Teredo: the server (bits 32-64) and the client (last 32 bits, inverted; the
+        # library undoes the inversion) are both contacted, so both are judged. The
+        # prefix itself (2001::/32) is not global either, so Teredo ends up refused
+        # whatever it carries; judging the embedded addresses keeps that true even
+        # if a later standard library changes its table.
+        server, client = ip.teredo
+        if _forbidden_ip(server) or _forbidden_ip(client):
+            return True
+    return _forbidden_ip(ip)
+
+
 def is_forbidden_address(address: str) -> bool:
     """True for loopback, private, link-local, CGNAT, multicast, reserved... addresses.
 
     ``is_global`` is the allow-list that matters: it is False for every special-purpose
     block in the IANA registries (RFC 1918, 100.64/10, 169.254/16, fc00::/7, ...).
-    IPv4-mapped IPv6 addresses are judged by the IPv4 address they carry, since that is
-    where the packets go.
+    IPv6 addresses that embed an IPv4 address (IPv4-mapped, 6to4, NAT64, Teredo,
+    IPv4-compatible) are judged by the IPv4 address they carry, since that is where
+    the packets go.
     """
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return True
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+    if isinstance(ip, ipaddress.IPv6Address):
+        return _forbidden_ipv6(ip)
+    return _forbidden_ip(ip)
 
 
 def _remaining(deadline: float) -> float:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from regsecrets.audit.services import audit_record
 from regsecrets.celery import app as celery_app
 from regsecrets.crypto import DecryptionError
+from regsecrets.registries.client import ClientOptions
 from regsecrets.registry_secrets import hostlimits, verification
 from regsecrets.registry_secrets.models import (
     HealthAlert,
@@ -104,6 +105,8 @@ def _verify(
     manual: bool = False,
     actor: Any = None,
     request: HttpRequest | None = None,
+    options: ClientOptions | None = None,
+    deadline: float | None = None,
 ) -> tuple[list[Any], list[HostOutcome]]:
     """Run the verification use case on ``secret``: (its HostChecks, our outcomes).
 
@@ -111,12 +114,14 @@ def _verify(
     verification rewires health here and nowhere else. Manual checks go through the
     audited path the faces used before; scheduled ones are not audited per check
     (four a day per secret would drown the activity log), their alerts are.
-    Raises DecryptionError when the document cannot be opened.
+    ``options`` and ``deadline`` (unaudited checks only) let a caller checking several
+    secrets bound them together. Raises DecryptionError when the document cannot be
+    opened.
     """
     if manual:
         checks = verification.secret_test_credentials(secret=secret, actor=actor, request=request)
     else:
-        checks = verification.secret_host_checks(secret)
+        checks = verification.secret_host_checks(secret, options=options, deadline=deadline)
     return checks, outcomes_of(checks)
 
 
@@ -241,6 +246,22 @@ def health_test_credentials(
     DecryptionError when the document cannot be opened.
     """
     checks, outcomes = _verify(secret, manual=True, actor=actor, request=request)
+    if outcomes:
+        health_record(secret=secret, outcomes=outcomes)
+    return checks
+
+
+def health_check_now(
+    *, secret: Secret, options: ClientOptions | None = None, deadline: float | None = None
+) -> list[Any]:
+    """Check ``secret`` now and record the result, without auditing each check.
+
+    For a face that audits the checks its own way (the admin's "Test credentials"
+    action writes one event per secret) and shares one deadline across secrets.
+    Returns the HostChecks for the face to show; raises DecryptionError when the
+    document cannot be opened.
+    """
+    checks, outcomes = _verify(secret, options=options, deadline=deadline)
     if outcomes:
         health_record(secret=secret, outcomes=outcomes)
     return checks

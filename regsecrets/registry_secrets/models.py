@@ -9,12 +9,11 @@ from django.db import models
 from django.utils import timezone
 
 from regsecrets.crypto.fields import EncryptedTextField
+from regsecrets.registries import PROVIDERS
 
 
 def provider_choices() -> list[tuple[str, str]]:
     """The catalogue's providers (a callable, so migrations do not copy the list)."""
-    from regsecrets.registries import PROVIDERS
-
     return [(p.key, p.label) for p in PROVIDERS]
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Count, QuerySet
 
+from regsecrets.accounts.models import Organization
 from regsecrets.accounts.scoping import scoped
 from regsecrets.registry_secrets.models import HealthStatus, Secret
 
@@ -18,7 +17,7 @@ HEALTH_FILTERS = {
 
 
 def secret_list(
-    *, organization: Any, search: str = "", provider: str = "", health: str = ""
+    *, organization: Organization, search: str = "", provider: str = "", health: str = ""
 ) -> QuerySet[Secret]:
     """The organization's secrets with their service counts, in one query."""
     secrets = scoped(Secret.objects.all(), organization).annotate(service_count=Count("services"))

@@ -9,20 +9,33 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.db.transaction import TransactionManagementError
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
 from regsecrets.crypto import DecryptionError
-from regsecrets.crypto.fields import SecretDocument, open_document, seal_document
-from regsecrets.registries import ProviderResult, ProviderValidationError, get_provider
+from regsecrets.crypto.fields import SecretDocument, open_document, reseal, seal_document
+from regsecrets.registries import (
+    Provider,
+    ProviderResult,
+    ProviderValidationError,
+    credential_values,
+    get_provider,
+)
 from regsecrets.registry_secrets.models import Secret
+
+# What an edit form or API sends for "keep the stored value" of a credential field.
+_EMPTY = (None, "", b"")
 
 # secret_update's "leave the expiry date as it is" (None clears it).
 KEEP = object()
@@ -38,13 +51,40 @@ class SecretInUse(Exception):
         super().__init__(f"Secret {secret.name!r} is used by {len(services)} service(s): {names}.")
 
 
+class UnknownProvider(Exception):
+    """The secret was stored for a provider the catalogue no longer has.
+
+    Its row and credentials are intact (lists, detail, reveal, verification and
+    delete read the stored metadata and document), but there is no form or rule
+    left to validate an edit with. Faces answer 409 with this message, which
+    names the stored provider key and nothing else of the secret.
+    """
+
+    def __init__(self, secret: Secret) -> None:
+        self.provider_key = secret.provider
+        super().__init__(
+            f"This secret was stored for the registry type “{secret.provider}”, which is "
+            "no longer supported, so it cannot be edited. Its credentials are kept: "
+            "create a new secret with a supported registry type, move the services "
+            "to it, then delete this one."
+        )
+
+
+def stored_provider(secret: Secret) -> Provider:
+    """The catalogue entry of a stored secret; raises UnknownProvider if it left."""
+    try:
+        return get_provider(secret.provider)
+    except KeyError:
+        raise UnknownProvider(secret) from None
+
+
 def _validation_error(errors: dict[str, list[str]]) -> ValidationError:
     return ValidationError(
         {field: [ValidationError(m) for m in msgs] for field, msgs in errors.items()}
     )
 
 
-def _check_name(organization: Any, name: str, *, exclude_pk: Any = None) -> None:
+def _check_name(organization: Organization, name: str, *, exclude_pk: Any = None) -> None:
     try:
         validate_name(name)
     except ValidationError as exc:
@@ -75,10 +115,32 @@ def secret_input_validate(*, provider: str, data: Mapping[str, Any]) -> Provider
     return _validate(provider, data)[1]
 
 
+@sensitive_variables("result", "credentials")
+def _display_username(provider_key: str, result: Any) -> str:
+    """The username for the clear column, or "" when it is also a credential.
+
+    Providers already leave such a username out (a DigitalOcean token used as the
+    username, a config.json written by ``doctl registry docker-config``); this is the
+    backstop for every provider, present and future, since the clear column is shown
+    on lists, pages, the admin and the API.
+    """
+    username = result.username or ""
+    if not username:
+        return ""
+    credentials = credential_values(result.config)
+    provider = get_provider(provider_key)
+    credentials.update(
+        value
+        for name in provider.secret_fields
+        if isinstance(value := result.fields.get(name), str) and value
+    )
+    return "" if username in credentials else username[:255]
+
+
 def _apply(secret: Secret, provider_key: str, result: Any) -> None:
     secret.provider = provider_key
     secret.hosts = list(result.hosts)
-    secret.username = result.username[:255]
+    secret.username = _display_username(provider_key, result)
     seal_document(
         secret,
         "document",
@@ -86,18 +148,32 @@ def _apply(secret: Secret, provider_key: str, result: Any) -> None:
     )
 
 
+@dataclass(frozen=True)
+class PreparedCreate:
+    """A new secret judged and sealed, not yet saved: what ``secret_create_apply`` writes.
+
+    Holds the sealed row only, never the plaintext input.
+    """
+
+    secret: Secret
+    hosts: list[str]
+
+
 @sensitive_variables("data", "result")
-def secret_create(
+def secret_create_prepare(
     *,
-    organization: Any,
+    organization: Organization,
     name: str,
     provider: str,
     data: Mapping[str, Any],
-    actor: Any = None,
-    request: HttpRequest | None = None,
     expires_at: datetime.date | None = None,
-) -> Secret:
-    """Validate, seal and save a new secret; raises ValidationError keyed by field."""
+) -> PreparedCreate:
+    """Validate the name and the provider input and seal the document, without saving.
+
+    Raises ValidationError keyed by field (every field's errors at once). A face that
+    shows its errors on a form before it saves (the admin) calls this from the form's
+    validation and ``secret_create_apply`` to save; everyone else calls ``secret_create``.
+    """
     name = (name or "").strip()
     errors: dict[str, list] = {}
     try:
@@ -110,31 +186,52 @@ def secret_create(
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    secret = Secret(
-        organization=organization,
-        name=name,
-        created_by=actor,
-        updated_by=actor,
-        expires_at=expires_at,
-    )
+    secret = Secret(organization=organization, name=name, expires_at=expires_at)
     _apply(secret, provider_obj.key, result)
+    return PreparedCreate(secret=secret, hosts=list(result.hosts))
+
+
+def secret_create_apply(
+    *, prepared: PreparedCreate, actor: User | None = None, request: HttpRequest | None = None
+) -> Secret:
+    """Save a prepared secret and audit it; a name taken meanwhile is a "name" ValidationError."""
+    secret = prepared.secret
+    secret.created_by = secret.updated_by = actor
     try:
         with transaction.atomic():
             secret.save(force_insert=True)
             audit_record(
                 action="secret.created",
-                organization=organization,
+                organization=secret.organization,
                 actor=actor,
                 obj=secret,
                 request=request,
-                details={"provider": provider_obj.key, "hosts": list(result.hosts)},
+                details={"provider": secret.provider, "hosts": list(prepared.hosts)},
             )
     except IntegrityError:
         # Two requests raced for the same name; the unique constraint decided.
         raise ValidationError(
-            {"name": [f"A secret named “{name}” already exists in this organization."]}
+            {"name": [f"A secret named “{secret.name}” already exists in this organization."]}
         )
     return secret
+
+
+@sensitive_variables("data")
+def secret_create(
+    *,
+    organization: Organization,
+    name: str,
+    provider: str,
+    data: Mapping[str, Any],
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    expires_at: datetime.date | None = None,
+) -> Secret:
+    """Validate, seal and save a new secret; raises ValidationError keyed by field."""
+    prepared = secret_create_prepare(
+        organization=organization, name=name, provider=provider, data=data, expires_at=expires_at
+    )
+    return secret_create_apply(prepared=prepared, actor=actor, request=request)
 
 
 def secret_fields(secret: Secret) -> dict[str, str]:
@@ -148,16 +245,27 @@ def secret_config(secret: Secret) -> dict[str, Any]:
     return open_document(secret, "document").get("config") or SecretDocument()
 
 
-@sensitive_variables("stored")
+@sensitive_variables("stored", "credentials", "value")
 def secret_edit_initial(secret: Secret) -> dict[str, str]:
     """The non-secret provider inputs an edit form starts with (decrypts).
 
     Credentials are left out: edit forms start them empty, and empty keeps them.
-    Raises DecryptionError when the stored document cannot be opened.
+    Raises DecryptionError when the stored document cannot be opened, and
+    UnknownProvider when the secret's provider left the catalogue.
     """
-    provider = get_provider(secret.provider)
+    provider = stored_provider(secret)
     stored = secret_fields(secret)
-    return {spec.name: stored.get(spec.name, "") for spec in provider.fields if not spec.secret}
+    # A text input whose value is also a credential (a username typed the same as
+    # the password) starts empty too: an edit page is a page a member can see.
+    credentials = {
+        stored[spec.name] for spec in provider.fields if spec.secret and stored.get(spec.name)
+    }
+    initial = {}
+    for spec in provider.fields:
+        if not spec.secret:
+            value = stored.get(spec.name, "")
+            initial[spec.name] = "" if value in credentials else value
+    return initial
 
 
 @sensitive_variables("data", "merged", "stored", "stored_secrets", "given", "value")
@@ -205,61 +313,174 @@ def merge_edit_input(
     return merged, changed
 
 
-@sensitive_variables("data", "merged", "stored", "result")
-def secret_update(
-    *,
-    secret: Secret,
-    data: Mapping[str, Any],
-    actor: Any = None,
-    request: HttpRequest | None = None,
-    expires_at: Any = KEEP,
-) -> Secret:
-    """Apply new provider input; an empty credential field keeps the stored value.
+def _host_binding_message(spec: Any) -> str:
+    return (
+        f"The registry changed: enter the {spec.label.lower()} again; stored credentials "
+        "are only sent to the registry they were saved for."
+    )
 
-    ``expires_at`` (a date, or None to clear) is left as it is unless given.
 
-    Provider and name are fixed: services and the API refer to the name.
+@sensitive_variables("data")
+def _check_host_binding(
+    *, provider: Any, stored_hosts: Any, result: ProviderResult, data: Mapping[str, Any]
+) -> None:
+    """Refuse an edit that moves stored credentials to a registry they were not saved for.
+
+    Stored credentials are only ever sent to the hosts they were stored for: an edit
+    whose result names a host (an auths key) the secret did not have must carry every
+    credential field again, or a member who may not reveal them could point the
+    secret at a server they control and have "Test credentials" send them there.
+    The error sits on each credential field left empty.
     """
-    provider = get_provider(secret.provider)
-    secret_names = {f.name for f in provider.fields if f.secret}
+    new_hosts = set(result.hosts) - set(stored_hosts or ())
+    if not new_hosts:
+        return
+    missing = [spec for spec in provider.fields if spec.secret and data.get(spec.name) in _EMPTY]
+    if missing:
+        raise ValidationError(
+            {
+                spec.name: [ValidationError(_host_binding_message(spec), code="host_changed")]
+                for spec in missing
+            }
+        )
+
+
+@sensitive_variables("data", "merged", "stored", "result")
+def secret_edit_validate(
+    *, secret: Secret, data: Mapping[str, Any], allow_repair: bool = True
+) -> tuple[ProviderResult, list[str]]:
+    """Judge an edit of ``secret`` without saving: (provider result, changed field names).
+
+    Decrypts the stored input, merges ``data`` over it (an empty credential keeps the
+    stored one), validates with the provider, and holds the host binding (see
+    ``_check_host_binding``). ``secret_update`` and the edit form's "Test credentials"
+    both call this, so a test never sends what saving would refuse. Raises
+    ValidationError keyed by field, or DecryptionError when the stored document
+    cannot be opened and ``data`` does not replace all of it (or ``allow_repair``
+    is false: a test of a damaged secret says that it is damaged).
+    """
+    provider = stored_provider(secret)
     try:
         stored = secret_fields(secret)
     except DecryptionError:
         # A damaged ciphertext can be repaired by submitting every required field
         # and credential afresh; anything less would need the unreadable values.
         required = [f.name for f in provider.fields if f.required or f.secret]
-        if not all(data.get(name) not in (None, "", b"") for name in required):
+        if not allow_repair or not all(data.get(name) not in _EMPTY for name in required):
             raise
         stored = {}
     merged, changed = merge_edit_input(provider=provider, stored=stored, data=data)
     _, result = _validate(secret.provider, merged)
-    with transaction.atomic():
-        locked = Secret.objects.select_for_update().get(pk=secret.pk)
-        _apply(locked, secret.provider, result)
-        locked.updated_by = actor if getattr(actor, "is_authenticated", False) else None
-        if expires_at is not KEEP and expires_at != locked.expires_at:
-            locked.expires_at = expires_at
-            # A new date is judged at once, not at the next scheduled check.
-            locked.next_check_at = timezone.now()
-            changed.append("expires_at")
-        locked.save()
-        audit_record(
-            action="secret.updated",
-            organization=locked.organization,
-            actor=actor,
-            obj=locked,
-            request=request,
-            details={
-                "changed_fields": sorted(set(changed)),
-                "secret_fields_replaced": sorted(set(changed) & secret_names),
-            },
-        )
-    return locked
+    _check_host_binding(provider=provider, stored_hosts=secret.hosts, result=result, data=data)
+    return result, changed
 
 
-def secret_delete(*, secret: Secret, actor: Any = None, request: HttpRequest | None = None) -> None:
-    """Delete the secret unless a service references it (refused with SecretInUse)."""
+@dataclass(frozen=True)
+class PreparedUpdate:
+    """An edit judged under the row lock and sealed, not yet saved (``secret_update_apply``).
+
+    ``secret`` is the locked row carrying the new sealed document; ``changed`` names
+    the inputs the edit changed. Never the plaintext input.
+    """
+
+    secret: Secret
+    changed: list[str]
+
+
+def _require_transaction(what: str) -> None:
+    # The row lock lasts until the transaction ends; outside one it would end at
+    # once (PostgreSQL refuses; SQLite would silently not hold it).
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError(f"{what} must run inside transaction.atomic().")
+
+
+@sensitive_variables("data", "result")
+def secret_update_prepare(
+    *,
+    secret: Secret,
+    data: Mapping[str, Any],
+    allow_repair: bool = True,
+    expires_at: datetime.date | object | None = KEEP,
+) -> PreparedUpdate:
+    """Lock the row, then judge the edit and seal the result, without saving.
+
+    The row is locked before the stored document is read, so two concurrent edits
+    (one setting the password, the other the username) each merge over the other's
+    result instead of both merging over the same old document and one change being
+    lost. Call inside ``transaction.atomic()`` and save with ``secret_update_apply``
+    in the same transaction. Raises ValidationError keyed by field, DecryptionError
+    (see ``secret_edit_validate``), or Http404 when the row was deleted meanwhile.
+    ``expires_at`` (a date, or None to clear) is left as it is unless given.
+    """
+    _require_transaction("secret_update_prepare")
+    locked = Secret.objects.select_for_update().filter(pk=secret.pk).first()
+    if locked is None:  # deleted since the caller loaded it: as if never found
+        raise Http404("No such secret.")
+    result, changed = secret_edit_validate(secret=locked, data=data, allow_repair=allow_repair)
+    _apply(locked, locked.provider, result)
+    if expires_at is not KEEP and expires_at != locked.expires_at:
+        locked.expires_at = expires_at
+        # A new date is judged at once, not at the next scheduled check.
+        locked.next_check_at = timezone.now()
+        changed.append("expires_at")
+    return PreparedUpdate(secret=locked, changed=sorted(set(changed)))
+
+
+def secret_update_apply(
+    *, prepared: PreparedUpdate, actor: User | None = None, request: HttpRequest | None = None
+) -> Secret:
+    """Save a prepared edit and audit it, in the transaction that prepared it."""
+    _require_transaction("secret_update_apply")
+    secret = prepared.secret
+    secret_names = {f.name for f in stored_provider(secret).fields if f.secret}
+    secret.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+    secret.save()
+    audit_record(
+        action="secret.updated",
+        organization=secret.organization,
+        actor=actor,
+        obj=secret,
+        request=request,
+        details={
+            "changed_fields": prepared.changed,
+            "secret_fields_replaced": sorted(set(prepared.changed) & secret_names),
+        },
+    )
+    return secret
+
+
+@sensitive_variables("data")
+def secret_update(
+    *,
+    secret: Secret,
+    data: Mapping[str, Any],
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    expires_at: datetime.date | object | None = KEEP,
+) -> Secret:
+    """Apply new provider input; an empty credential field keeps the stored value.
+
+    Provider and name are fixed: services and the API refer to the name. Locks the
+    row before reading it (see ``secret_update_prepare``). ``expires_at`` (a date,
+    or None to clear) is left as it is unless given.
+    """
     with transaction.atomic():
+        prepared = secret_update_prepare(secret=secret, data=data, expires_at=expires_at)
+        return secret_update_apply(prepared=prepared, actor=actor, request=request)
+
+
+def secret_delete(
+    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
+) -> None:
+    """Delete the secret unless a service references it (refused with SecretInUse).
+
+    Lock, then look: the row lock (taken before any service is read, the order
+    deploy.services uses too) makes a service being created with this secret
+    either commit first, and be found here, or wait and find the secret gone.
+    """
+    with transaction.atomic():
+        if not Secret.objects.select_for_update().filter(pk=secret.pk).exists():
+            return  # deleted by a concurrent request: what the caller wanted holds
         services = list(secret.services.select_related("app").order_by("app__name", "name"))
         if services:
             raise SecretInUse(secret, services)
@@ -275,7 +496,7 @@ def secret_delete(*, secret: Secret, actor: Any = None, request: HttpRequest | N
 
 
 def secret_reveal(
-    *, secret: Secret, actor: Any = None, request: HttpRequest | None = None
+    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
 ) -> dict[str, str]:
     """Decrypt the provider fields for an owner or admin, and audit it."""
     fields = secret_fields(secret)
@@ -287,3 +508,34 @@ def secret_reveal(
         request=request,
     )
     return fields
+
+
+def secret_reencrypt(
+    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
+) -> bool:
+    """Seal the stored document again under the active key; False when it already uses it.
+
+    Locks the row before reading its ciphertext, so a concurrent edit is neither
+    overwritten by the older document nor lost. Rotation is not an edit:
+    ``updated_at`` and ``updated_by`` stay as they were. Raises DecryptionError
+    (nothing written) or Secret.DoesNotExist when the row was deleted meanwhile.
+    """
+    with transaction.atomic():
+        locked = (
+            Secret.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .get(pk=secret.pk)
+        )
+        old_kid = locked.key_id
+        if not reseal(locked, "document"):
+            return False
+        locked.save(update_fields=["document", "key_id"])
+        audit_record(
+            action="secret.reencrypted",
+            organization=locked.organization,
+            actor=actor,
+            obj=locked,
+            request=request,
+            details={"from_kid": old_kid, "to_kid": locked.key_id},
+        )
+    return True

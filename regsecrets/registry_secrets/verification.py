@@ -8,11 +8,13 @@ of credentials. Audit details carry codes and host names, never credentials.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
@@ -23,6 +25,7 @@ from regsecrets.registries.client import (
     VerificationResult,
     check_credentials,
     check_image,
+    deadline_result,
 )
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_config
@@ -37,10 +40,19 @@ __all__ = [
     "secret_verify_image",
 ]
 
-# A config.json may list many registries; each check has its own time bound, so the
-# number tested at once is capped to keep one click within a few bounds' time.
+# A config.json may list many registries; all of them share one deadline
+# (REGSECRETS_VERIFY_TIMEOUT), and this caps how many one click tests at all.
 MAX_HOSTS_PER_TEST = 10
-_WORKERS = 4
+
+# One pool for the whole process, never shut down: a request submits its host checks
+# and waits at most until its deadline, so a `with ThreadPoolExecutor` (whose exit
+# waits for every task) cannot hold a worker past it. The cap on checks talking to
+# registries at once is the client's (REGSECRETS_VERIFY_MAX_CONCURRENCY), enforced
+# inside each check; this pool only needs enough threads to wait for those slots.
+_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="regsecrets-verify")
+# Checks end at the deadline by themselves (their sockets are clamped to it); this
+# little extra lets them report their own TIMEOUT reason rather than ours.
+_GRACE_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -65,39 +77,63 @@ class HostCheck:
 
 @sensitive_variables("config")
 def check_config_hosts(
-    config: Mapping[str, Any], hosts: Iterable[str], *, options: ClientOptions | None = None
+    config: Mapping[str, Any],
+    hosts: Iterable[str],
+    *,
+    options: ClientOptions | None = None,
+    deadline: float | None = None,
 ) -> list[HostCheck]:
     """Log in to each host with the credential stored under it, like ``docker login``.
 
-    Hosts are checked concurrently (each check is bounded in time by the client),
-    so a document with several registries takes about as long as its slowest one.
+    One deadline, ``options.timeout`` from now unless the caller passes its own
+    (``time.monotonic()``), bounds the whole call however many hosts there are: the
+    hosts are checked concurrently, each check stops at that deadline, and a host
+    whose check has not finished by then (it waited for a free slot, or hangs) gets a
+    TIMEOUT result. Results come in the order of ``hosts``.
     """
     options = options or ClientOptions.from_settings()
+    if deadline is None:
+        deadline = options.deadline()
     wanted = list(dict.fromkeys(hosts))[:MAX_HOSTS_PER_TEST]
 
     def one(host: str) -> HostCheck:
         credential = credential_for_key(config, host)
-        return HostCheck(host, check_credentials(host, credential, options=options))
+        return HostCheck(
+            host, check_credentials(host, credential, options=options, deadline=deadline)
+        )
 
     if len(wanted) <= 1:
         return [one(host) for host in wanted]
-    with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="verify") as pool:
-        return list(pool.map(one, wanted))
+    futures: list[Future[HostCheck]] = [_POOL.submit(one, host) for host in wanted]
+    wait(futures, timeout=max(0.0, deadline - time.monotonic()) + _GRACE_SECONDS)
+    checks = []
+    for host, future in zip(wanted, futures, strict=True):
+        if future.done() and not future.cancelled():
+            checks.append(future.result())
+        else:
+            # Not started: it never will be. Started: it stops at the deadline on its
+            # own; its late result is dropped.
+            future.cancel()
+            checks.append(HostCheck(host, deadline_result(display_host(host), options)))
+    return checks
 
 
 @sensitive_variables("config")
-def secret_host_checks(secret: Secret, *, options: ClientOptions | None = None) -> list[HostCheck]:
+def secret_host_checks(
+    secret: Secret, *, options: ClientOptions | None = None, deadline: float | None = None
+) -> list[HostCheck]:
     """Decrypt ``secret`` in memory and log in to each of its registries (not audited).
 
+    ``deadline`` lets a caller testing several secrets bound them all together.
     Raises DecryptionError when the document cannot be opened.
     """
     config = secret_config(secret)
     hosts = list(secret.hosts or []) or list(config.get("auths") or {})
-    return check_config_hosts(config, hosts, options=options)
+    return check_config_hosts(config, hosts, options=options, deadline=deadline)
 
 
 def _audit(
-    secret: Secret, request: HttpRequest | None, actor: Any, details: dict[str, Any]
+    secret: Secret, request: HttpRequest | None, actor: User | None, details: dict[str, Any]
 ) -> None:
     audit_record(
         action="secret.verified",
@@ -111,7 +147,7 @@ def _audit(
 
 @sensitive_variables("config")
 def secret_test_credentials(
-    *, secret: Secret, actor: Any = None, request: HttpRequest | None = None
+    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
 ) -> list[HostCheck]:
     """Test a stored secret's login to each of its registries, and audit each.
 
@@ -125,7 +161,11 @@ def secret_test_credentials(
 
 
 def audit_check(
-    secret: Secret, check: HostCheck, *, actor: Any = None, request: HttpRequest | None = None
+    secret: Secret,
+    check: HostCheck,
+    *,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> None:
     """Record that ``secret``'s credentials were tested against one host."""
     _audit(
@@ -146,7 +186,7 @@ def secret_verify_image(
     *,
     image: str,
     secret: Secret | None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> VerificationResult:
     """Can ``image`` be pulled with ``secret`` (anonymously without one)?

@@ -8,6 +8,7 @@ template. Every view that receives credentials hides its POST from error reports
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import UUID
@@ -15,27 +16,36 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from regsecrets.accounts.context import OrgRequest
 from regsecrets.accounts.scoping import (
     get_scoped_or_404,
     organization_required,
     require_manager,
     scoped,
 )
+from regsecrets.core.forms import ConfirmDeleteForm
 from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.crypto import DecryptionError
-from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
+from regsecrets.registries import (
+    PROVIDERS,
+    Provider,
+    ProviderResult,
+    display_host,
+    get_provider,
+    provider_by_slug,
+)
 from regsecrets.registry_secrets import health, selectors, services, verification
 from regsecrets.registry_secrets.forms import (
-    DeleteSecretForm,
     SecretForm,
     create_secret_from_form,
+    provider_cards,
     provider_form_class,
     upload_was_dropped,
 )
@@ -61,7 +71,7 @@ def _provider_info(key: str) -> dict[str, str]:
     return {"label": provider.label, "icon": provider.icon, "slug": provider.slug}
 
 
-def _safe_next(request: HttpRequest) -> str:
+def _safe_next(request: OrgRequest) -> str:
     """A same-site path to return to after creating (e.g. the service form), or ""."""
     target = request.GET.get("next") or request.POST.get("next") or ""
     if target.startswith("/") and url_has_allowed_host_and_scheme(
@@ -82,7 +92,7 @@ def _display_hosts(secret: Secret) -> list[str]:
     return [display_host(host) for host in (secret.hosts or [])]
 
 
-def _services_using(secret: Secret, request: HttpRequest) -> list[Any]:
+def _services_using(secret: Secret, request: OrgRequest) -> list[Any]:
     return list(
         scoped(secret.services.select_related("app"), request.organization).order_by(
             "app__name", "name"
@@ -92,10 +102,10 @@ def _services_using(secret: Secret, request: HttpRequest) -> list[Any]:
 
 @require_GET
 @organization_required
-def secret_list(request: HttpRequest) -> HttpResponse:
+def secret_list(request: OrgRequest) -> HttpResponse:
     """Metadata only (the document column is deferred): nothing here decrypts."""
-    # NUL cannot go into a PostgreSQL string; no name contains one anyway.
-    search = request.GET.get("q", "").replace("\x00", "").strip()[:64]
+    # A NUL in the query string never gets here (core.querystring answers 400).
+    search = request.GET.get("q", "").strip()[:64]
     provider_slug = request.GET.get("provider", "")
     provider = None
     if provider_slug:
@@ -135,18 +145,14 @@ def secret_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @organization_required
-def secret_new(request: HttpRequest) -> HttpResponse:
+def secret_new(request: OrgRequest) -> HttpResponse:
     """The provider picker: one card per provider, each a plain link.
 
     ``?next=`` (a same-site path, e.g. the service form) travels on to the
     provider form, which returns there with ``secret=<id>`` once saved.
     """
     next_url = _safe_next(request)
-    suffix = f"?{urlencode({'next': next_url})}" if next_url else ""
-    providers = [
-        {"provider": p, "url": reverse("registry_secrets:create", args=[p.slug]) + suffix}
-        for p in PROVIDERS
-    ]
+    providers = provider_cards("registry_secrets:create", next_url=next_url)
     return render(
         request,
         "registry_secrets/secret_new.html",
@@ -174,7 +180,7 @@ def _fields_context(form: SecretForm, provider: Provider, *, test_url: str) -> d
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 @organization_required
-def secret_create(request: HttpRequest, slug: str) -> HttpResponse:
+def secret_create(request: OrgRequest, slug: str) -> HttpResponse:
     """The provider form; the form class comes from the URL, never from the POST."""
     provider = _provider_for_slug(slug)
     form_class = provider_form_class(provider)
@@ -200,10 +206,7 @@ def secret_create(request: HttpRequest, slug: str) -> HttpResponse:
         # The JavaScript provider switch swaps these fields in without a reload.
         return render(request, "registry_secrets/_provider_fields.html", context)
     suffix = f"?{urlencode({'next': next_url})}" if next_url else ""
-    context["providers"] = [
-        {"provider": p, "url": reverse("registry_secrets:create", args=[p.slug]) + suffix}
-        for p in PROVIDERS
-    ]
+    context["providers"] = provider_cards("registry_secrets:create", next_url=next_url)
     context["action"] = reverse("registry_secrets:create", args=[provider.slug]) + suffix
     context["next"] = next_url
     return render(request, "registry_secrets/secret_create.html", context)
@@ -212,7 +215,7 @@ def secret_create(request: HttpRequest, slug: str) -> HttpResponse:
 @sensitive_post_parameters()
 @require_POST
 @organization_required
-def preview_host(request: HttpRequest, slug: str) -> JsonResponse:
+def preview_host(request: OrgRequest, slug: str) -> JsonResponse:
     """The registry host the typed input will use: the catalogue's own preview.
 
     POST, so a pasted config.json never lands in an access log; passwords are
@@ -225,7 +228,7 @@ def preview_host(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse({"host": display_host(host) if host else None})
 
 
-def _render_detail(request: HttpRequest, secret: Secret, *, status: int = 200) -> HttpResponse:
+def _render_detail(request: OrgRequest, secret: Secret, *, status: int = 200) -> HttpResponse:
     return render(
         request,
         "registry_secrets/secret_detail.html",
@@ -243,7 +246,7 @@ def _render_detail(request: HttpRequest, secret: Secret, *, status: int = 200) -
 
 @require_GET
 @organization_required
-def secret_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
+def secret_detail(request: OrgRequest, pk: UUID) -> HttpResponse:
     secret = get_scoped_or_404(
         Secret.objects.defer("document").select_related("created_by", "updated_by"),
         request.organization,
@@ -252,7 +255,7 @@ def secret_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
     return _render_detail(request, secret)
 
 
-def _undecryptable(request: HttpRequest, secret: Secret, error: DecryptionError) -> HttpResponse:
+def _undecryptable(request: OrgRequest, secret: Secret, error: DecryptionError) -> HttpResponse:
     return render(
         request,
         "registry_secrets/secret_undecryptable.html",
@@ -264,13 +267,15 @@ def _undecryptable(request: HttpRequest, secret: Secret, error: DecryptionError)
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 @organization_required
-def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
+def secret_edit(request: OrgRequest, pk: UUID) -> HttpResponse:
     """Credential fields start empty; an empty field keeps the stored value."""
     secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
     try:
-        provider = get_provider(secret.provider)
-    except KeyError:
-        raise Http404("This secret's provider is no longer supported.")
+        provider = services.stored_provider(secret)
+    except services.UnknownProvider as exc:
+        # The secret is there; it is the edit that cannot be served.
+        messages.error(request, str(exc))
+        return _render_detail(request, secret, status=409)
     form_class = provider_form_class(provider, editing=True)
     try:
         initial = {**services.secret_edit_initial(secret), "expires_at": secret.expires_at}
@@ -317,12 +322,14 @@ def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @organization_required
-def secret_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+def secret_delete(request: OrgRequest, pk: UUID) -> HttpResponse:
     """Owners and admins; refused while a service references the secret."""
     secret = get_scoped_or_404(Secret.objects.defer("document"), request.organization, pk=pk)
     require_manager(request)
     services_using = _services_using(secret, request)
-    form = DeleteSecretForm(request.POST or None, secret_name=secret.name)
+    form = ConfirmDeleteForm(
+        request.POST or None, expected=secret.name, label="Type the secret's name to confirm"
+    )
     status = 200
     if request.method == "POST":
         if services_using:
@@ -361,7 +368,7 @@ def _result_message(check: verification.HostCheck) -> str:
 
 @require_POST
 @organization_required
-def secret_test(request: HttpRequest, pk: UUID) -> HttpResponse:
+def secret_test(request: OrgRequest, pk: UUID) -> HttpResponse:
     """Log in to each registry of a stored secret; one message per host.
 
     Every member may do it (it reveals nothing but whether the login works). The
@@ -407,28 +414,25 @@ def _json_error(message: str, status: int) -> JsonResponse:
 @sensitive_variables("data", "result")
 def _test_input(
     form: SecretForm,
-    request: HttpRequest,
+    request: OrgRequest,
+    validate: Callable[[dict[str, Any]], ProviderResult],
     *,
     ignore: tuple[str, ...] = (),
-    merge_with: dict[str, Any] | None = None,
 ) -> JsonResponse | list[verification.HostCheck]:
     """Validate the typed provider input like saving would, then test each host.
 
-    ``merge_with`` is the stored input of the secret being edited: empty credential
-    fields keep it, as saving would. Nothing is saved. Returns the checks, or the
-    JSON error response to send instead (400 field errors, 429).
+    ``validate`` is the service that judges the input: the create form's, or the
+    edit form's (which merges over the stored input and refuses to send stored
+    credentials to a registry they were not saved for). Nothing is saved. Returns
+    the checks, or the JSON error response to send instead (400 field errors, 429).
     """
     form.upload_dropped = upload_was_dropped(request)
     form.is_valid()
     errors = _form_errors(form, ignore=ignore)
     if errors:
         return JsonResponse({"errors": errors}, status=400)
-    provider = form.provider
-    data = form.provider_data()
-    if merge_with is not None:
-        data, _ = services.merge_edit_input(provider=provider, stored=merge_with, data=data)
     try:
-        result = services.secret_input_validate(provider=provider.key, data=data)
+        result = validate(form.provider_data())
     except ValidationError as exc:
         form.add_service_errors(exc)
         return JsonResponse({"errors": _form_errors(form, ignore=ignore)}, status=400)
@@ -444,7 +448,7 @@ def _results_json(checks: list[verification.HostCheck]) -> JsonResponse:
 @sensitive_post_parameters()
 @require_POST
 @organization_required
-def secret_test_input(request: HttpRequest, slug: str) -> JsonResponse:
+def secret_test_input(request: OrgRequest, slug: str) -> JsonResponse:
     """The create form's "Test credentials": check what is typed, before saving.
 
     Multipart in (the form's own fields), JSON out: {"results": [{host, success,
@@ -453,36 +457,43 @@ def secret_test_input(request: HttpRequest, slug: str) -> JsonResponse:
     """
     provider = _provider_for_slug(slug)
     form = provider_form_class(provider)(request.POST, request.FILES)
-    outcome = _test_input(form, request, ignore=("name",))
+
+    def validate(data: dict[str, Any]) -> ProviderResult:
+        return services.secret_input_validate(provider=provider.key, data=data)
+
+    outcome = _test_input(form, request, validate, ignore=("name",))
     return outcome if isinstance(outcome, JsonResponse) else _results_json(outcome)
 
 
 @sensitive_post_parameters()
-@sensitive_variables("stored")
 @require_POST
 @organization_required
-def secret_edit_test(request: HttpRequest, pk: UUID) -> JsonResponse:
+def secret_edit_test(request: OrgRequest, pk: UUID) -> JsonResponse:
     """The edit form's "Test credentials": the typed input merged over what is stored.
 
-    Decrypts the stored input (to fill in the credentials left empty), so each
-    check is audited as a use of the secret, like the detail page's button.
+    Judged by the same service as saving, so a registry change with the credentials
+    left empty is the same field error, and nothing is sent anywhere. Decrypts the
+    stored input (to fill in the credentials left empty), so each check is audited
+    as a use of the secret, like the detail page's button.
     """
     secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
     try:
-        provider = get_provider(secret.provider)
-    except KeyError:
-        raise Http404("This secret's provider is no longer supported.")
+        provider = services.stored_provider(secret)
+    except services.UnknownProvider as exc:
+        return _json_error(str(exc), 409)
     form = provider_form_class(provider, editing=True)(request.POST, request.FILES)
+
+    def validate(data: dict[str, Any]) -> ProviderResult:
+        return services.secret_edit_validate(secret=secret, data=data, allow_repair=False)[0]
+
     try:
-        stored = services.secret_fields(secret)
+        outcome = _test_input(form, request, validate)
     except DecryptionError as exc:
         return _json_error(
             "The stored credentials of this secret cannot be decrypted (key id "
             f"{exc.kid or 'unknown'}), so they cannot be tested.",
             409,
         )
-    outcome = _test_input(form, request, merge_with=stored)
-    del stored
     if isinstance(outcome, JsonResponse):
         return outcome
     for check in outcome:

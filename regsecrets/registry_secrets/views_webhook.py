@@ -9,12 +9,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from regsecrets.accounts.context import OrgRequest
 from regsecrets.accounts.scoping import organization_required, require_manager
 from regsecrets.registry_secrets import alerts
 from regsecrets.registry_secrets.models import HealthWebhook
@@ -34,7 +35,7 @@ class WebhookForm(forms.Form):
 @never_cache
 @require_http_methods(["GET", "POST"])
 @organization_required
-def webhook_settings(request: HttpRequest) -> HttpResponse:
+def webhook_settings(request: OrgRequest) -> HttpResponse:
     require_manager(request)
     organization = request.organization
     hook = HealthWebhook.objects.filter(organization=organization).first()

@@ -148,12 +148,18 @@ def test_new_password_replaces_the_stored_one(admin, secret):
 @pytest.mark.parametrize(
     ("slug", "change", "check"),
     [
+        # Same registry, other inputs: a registry change needs the credentials again
+        # (tests/security/test_host_binding.py).
         (
             "azure",
-            {"registry_name": "otherregistry", "username": "otherregistry", "password": ""},
-            "otherregistry.azurecr.io",
+            {"registry_name": "myregistry", "username": "otheruser", "password": ""},
+            "myregistry.azurecr.io",
         ),
-        ("gcp", {"url": "gcr.io", "keyfile_content": ""}, "gcr.io"),
+        (
+            "gcp",
+            {"url": "https://europe-west1-docker.pkg.dev/", "keyfile_content": ""},
+            "europe-west1-docker.pkg.dev",
+        ),
         ("github", {"username": "hubot", "password": ""}, "ghcr.io"),
     ],
 )

@@ -199,13 +199,26 @@ def test_another_organizations_secret_is_404_for_every_method(api, make_secret, 
 
 def test_put_replaces_the_registry_object_and_keeps_an_omitted_password(api, make_secret):
     secret = make_secret("lab", "gitlab_registry", url="gitlab.example.com:5050")
-    response = api.put(f"/v1/secrets/{secret.pk}", {"gitlab_registry": {"username": "deployer"}})
+    body = {"gitlab_registry": {"username": "deployer", "url": "gitlab.example.com:5050"}}
+    response = api.put(f"/v1/secrets/{secret.pk}", body)
     assert response.status_code == 200, response.json()
-    # url was omitted by PUT: back to the default registry.
-    assert response.json()["secret"]["gitlab_registry"] == {"username": "deployer", "url": "registry.gitlab.com"}
+    assert response.json()["secret"]["gitlab_registry"] == {"username": "deployer", "url": "gitlab.example.com:5050"}
     secret.refresh_from_db()
     assert secret_fields(secret)["password"] == CANARY
     assert AuditEvent.objects.filter(action="secret.updated").count() == 1
+
+
+def test_put_that_omits_the_url_moves_the_registry_and_needs_the_password(api, make_secret):
+    secret = make_secret("lab", "gitlab_registry", url="gitlab.example.com:5050")
+    # url omitted by PUT means the default registry: a registry change.
+    response = api.put(f"/v1/secrets/{secret.pk}", {"gitlab_registry": {"username": "deployer"}})
+    assert response.status_code == 400
+    assert [f["field"] for f in response.json()["fields"]] == ["gitlab_registry.password"]
+    response = api.put(
+        f"/v1/secrets/{secret.pk}", {"gitlab_registry": {"username": "deployer", "password": "n3w"}}
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["secret"]["gitlab_registry"] == {"username": "deployer", "url": "registry.gitlab.com"}
 
 
 def test_patch_changes_only_the_fields_sent(api, make_secret):

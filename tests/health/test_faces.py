@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from regsecrets.accounts.models import Membership
 from regsecrets.deploy.services import app_create, service_create
 from regsecrets.registry_secrets import health
 from regsecrets.registry_secrets.models import HealthStatus, HealthWebhook, Secret, SecretHostHealth
@@ -82,8 +83,6 @@ def test_create_form_sets_the_expiry_date(alice_client):
 def test_webhook_page_shows_the_signing_secret_once_to_managers_only(
     alice_client, client, make_user, org
 ):
-    from regsecrets.accounts.models import Membership
-
     url = reverse("registry_secrets:webhook")
     reply = alice_client.post(url, {"url": "https://hooks.example.com/regsecrets"})
     assert reply.status_code == 200

@@ -12,11 +12,12 @@ import datetime
 import pytest
 from django.core import mail
 
-from regsecrets.accounts.models import Role
+from regsecrets.accounts.models import Membership, Role
 from regsecrets.audit.models import AuditEvent
 from regsecrets.deploy.services import app_create, service_create
 from regsecrets.registry_secrets import health
 from regsecrets.registry_secrets.models import HealthAlert, HealthStatus, Secret, SecretHostHealth
+from regsecrets.registry_secrets.services import secret_update
 from tests.conftest import CANARY
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db]
@@ -25,8 +26,6 @@ pytestmark = [pytest.mark.registry, pytest.mark.django_db]
 @pytest.fixture
 def team(org, make_user):
     """alice owns acme; carol is an admin, dave a member (no alerts for members)."""
-    from regsecrets.accounts.models import Membership
-
     carol = make_user("carol")
     dave = make_user("dave")
     Membership.objects.create(organization=org, user=carol, role=Role.ADMIN)
@@ -173,8 +172,6 @@ def test_expiring_alerts_fire_at_14_3_and_1_days_once_each(
 def test_a_new_expiry_date_resets_the_announcements_and_recovers(
     org, alice, make_secret, registry_settings, django_capture_on_commit_callbacks
 ):
-    from regsecrets.registry_secrets.services import secret_update
-
     secret = make_secret("registry.example.com", expires_at=NOW.date() - datetime.timedelta(days=1))
     ok = health.HostOutcome("registry.example.com", True, "", "ok")
     with django_capture_on_commit_callbacks(execute=True):

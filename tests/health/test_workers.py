@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
+from celery import Celery
 from django.core import mail
 from django.db import connection, connections
 
@@ -61,8 +63,6 @@ def test_two_checks_recorded_at_once_make_one_transition_and_one_alert(
 
 
 def _redis():
-    import redis
-
     client = redis.Redis.from_url(REDIS_TEST_URL)
     try:
         client.ping()
@@ -108,8 +108,6 @@ def test_a_real_worker_checks_due_secrets_and_emails_once_without_leaking_creden
         start_new_session=True,
     )
     try:
-        from celery import Celery
-
         client = Celery(broker=REDIS_TEST_URL)
         for round_number in (1, 2):
             Secret.objects.update(next_check_at=health.timezone.now())

@@ -552,3 +552,18 @@ def test_messages_never_contain_secrets(data: str) -> None:
     assert CANARY not in message
     assert b64(CANARY)[:12] not in message
     assert b64(f"user:{CANARY}")[:12] not in message
+
+
+def test_credential_values_are_every_password_auth_password_and_token_of_every_entry():
+    from regsecrets.registries import credential_values
+
+    config = {
+        "auths": {
+            "a.example.com": {"auth": base64.b64encode(b"robot:auth-pw").decode()},
+            "b.example.com": {"username": "u", "password": "plain-pw"},
+            "c.example.com": {"identitytoken": "id-tok", "registrytoken": "reg-tok"},
+            "d.example.com": {"auth": "not base64!"},
+        }
+    }
+    assert credential_values(config) == {"auth-pw", "plain-pw", "id-tok", "reg-tok"}
+    assert credential_values({}) == set()

@@ -10,6 +10,7 @@ system service and port 5000 are never touched.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import io
@@ -357,13 +358,39 @@ def scripted_server() -> Iterator[Callable[..., ScriptedServer]]:
         server.close()
 
 
-class SilentServer:
-    """Accepts connections and never answers: the registry that hangs."""
+class ConnectionGauge:
+    """Counts connections open at once, across any number of servers."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+        self.max_open = 0
+        self.total = 0
+
+    def opened(self) -> None:
+        with self._lock:
+            self.open += 1
+            self.total += 1
+            self.max_open = max(self.max_open, self.open)
+
+    def closed(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+class SilentServer:
+    """Accepts connections and never answers: the registry that hangs.
+
+    It reads (and ignores) what clients send until they hang up, so its gauge (shared
+    with other servers when given) knows how many connections are open at once: what
+    a cap on outbound checks limits.
+    """
+
+    def __init__(self, gauge: ConnectionGauge | None = None) -> None:
+        self.gauge = gauge or ConnectionGauge()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
+        self.sock.listen(64)
         self.host = f"127.0.0.1:{self.sock.getsockname()[1]}"
         self.accepted: list[socket.socket] = []
         self.thread = threading.Thread(target=self._accept, daemon=True)
@@ -376,10 +403,23 @@ class SilentServer:
             except OSError:
                 return
             self.accepted.append(conn)
+            self.gauge.opened()
+            threading.Thread(target=self._drain, args=(conn,), daemon=True).start()
+
+    def _drain(self, conn: socket.socket) -> None:
+        try:
+            while conn.recv(4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            self.gauge.closed()
 
     def close(self) -> None:
         self.sock.close()
         for conn in self.accepted:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)  # wakes the drain thread
             conn.close()
 
 
@@ -388,3 +428,19 @@ def silent_server() -> Iterator[SilentServer]:
     server = SilentServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def silent_servers() -> Iterator[Callable[..., list[SilentServer]]]:
+    """Make ``n`` hanging registries, each on its own port, sharing one gauge."""
+    made: list[SilentServer] = []
+
+    def make(n: int, gauge: ConnectionGauge | None = None) -> list[SilentServer]:
+        gauge = gauge or ConnectionGauge()
+        servers = [SilentServer(gauge) for _ in range(n)]
+        made.extend(servers)
+        return servers
+
+    yield make
+    for server in made:
+        server.close()
