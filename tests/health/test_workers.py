@@ -67,6 +67,8 @@ def _redis():
     try:
         client.ping()
     except redis.ConnectionError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Redis is not running on 127.0.0.1:6379 (CI=true, so this is an error)")
         pytest.skip("Redis is not running on 127.0.0.1:6379")
     return client
 
