@@ -22,9 +22,8 @@ from regsecrets.registries import (
     hosts_for_image,
     parse_image_reference,
 )
+from regsecrets.registries.reference import MAX_IMAGE_LENGTH
 from regsecrets.registry_secrets.models import Secret
-
-MAX_IMAGE_LENGTH = 512
 
 
 def _name_errors(name: Any) -> list[str]:

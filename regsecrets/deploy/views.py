@@ -22,9 +22,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from regsecrets.accounts.scoping import get_scoped_or_404, organization_required, require_manager
-from regsecrets.core.ratelimit import verify_rate_limited
-from regsecrets.crypto import DecryptionError
+from regsecrets.accounts.scoping import organization_required, require_manager
 from regsecrets.deploy import selectors, services
 from regsecrets.deploy.forms import (
     NEW_SECRET,
@@ -42,9 +40,10 @@ from regsecrets.registries import (
     parse_image_reference,
     provider_by_slug,
 )
+from regsecrets.registries.reference import MAX_IMAGE_LENGTH
+from regsecrets.registry_secrets import verification
+from regsecrets.registry_secrets.endpoints import json_endpoint
 from regsecrets.registry_secrets.forms import create_secret_from_form, provider_form_class
-from regsecrets.registry_secrets.models import Secret
-from regsecrets.registry_secrets.verification import secret_verify_image
 
 # The inline secret form lives on the same page as the service form: its own ids
 # keep the two forms' "name" inputs apart.
@@ -115,7 +114,7 @@ def app_delete(request: HttpRequest, app_id: UUID) -> HttpResponse:
 def _new_secret_redirect(request: HttpRequest, form_url: str) -> HttpResponse:
     """Without JavaScript, "Create a new registry secret…" goes to the secret pages
     and comes back here; what was typed travels in the return URL (no credentials)."""
-    keep = {k: request.POST.get(k, "").strip()[:512] for k in ("name", "image")}
+    keep = {k: request.POST.get(k, "").strip()[:MAX_IMAGE_LENGTH] for k in ("name", "image")}
     back = (
         f"{form_url}?{urlencode({k: v for k, v in keep.items() if v})}"
         if any(keep.values())
@@ -133,7 +132,7 @@ def _initial_from_query(request: HttpRequest) -> dict[str, Any]:
     initial: dict[str, Any] = {}
     for key in ("name", "image"):
         if request.GET.get(key):
-            initial[key] = request.GET[key][:512]
+            initial[key] = request.GET[key][:MAX_IMAGE_LENGTH]
     secret = request.GET.get("secret", "")
     with contextlib.suppress(ValueError):
         initial["registry_secret"] = str(UUID(secret))
@@ -327,7 +326,7 @@ def inline_secret_create(request: HttpRequest, slug: str) -> JsonResponse:
 @organization_required
 def secret_suggestion(request: HttpRequest) -> JsonResponse:
     """Which of the organization's secrets serve the typed image (metadata only)."""
-    image = request.GET.get("image", "").strip()[:512]
+    image = request.GET.get("image", "").strip()[:MAX_IMAGE_LENGTH]
     try:
         registry = parse_image_reference(image).domain
     except InvalidImageReference as exc:
@@ -344,11 +343,9 @@ def secret_suggestion(request: HttpRequest) -> JsonResponse:
     )
 
 
-MAX_IMAGE_LENGTH = 512
-
-
 @require_POST
 @organization_required
+@json_endpoint
 def verify_image(request: HttpRequest) -> JsonResponse:
     """Can the typed image be pulled with the chosen secret? A warning, never a gate.
 
@@ -359,43 +356,16 @@ def verify_image(request: HttpRequest) -> JsonResponse:
     cannot be decrypted, 429 beyond the per-user budget. Saving the service never
     depends on it: registries go down, and images are pushed after services are made.
     """
-    image = request.POST.get("image", "").strip()
-    if not image:
-        return JsonResponse({"errors": {"image": ["Enter an image reference."]}}, status=400)
-    if len(image) > MAX_IMAGE_LENGTH:
-        message = f"Use at most {MAX_IMAGE_LENGTH} characters."
-        return JsonResponse({"errors": {"image": [message]}}, status=400)
-    try:
-        parse_image_reference(image)
-    except InvalidImageReference as exc:
-        return JsonResponse({"errors": {"image": [str(exc)]}}, status=400)
-    secret = None
     secret_id = request.POST.get("secret", "").strip()
-    if secret_id and secret_id != NEW_SECRET:
-        try:
-            secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=secret_id)
-        except Http404:
-            return JsonResponse({"error": "No such registry secret."}, status=404)
-    if verify_rate_limited(request.user):
-        return JsonResponse(
-            {
-                "error": "Too many verification requests: each one contacts a registry, "
-                "so they are limited per user. Try again in a minute."
-            },
-            status=429,
-        )
-    try:
-        result = secret_verify_image(
-            image=image, secret=secret, actor=request.user, request=request
-        )
-    except DecryptionError as exc:
-        return JsonResponse(
-            {
-                "error": f"The secret “{secret.name if secret else ''}” cannot be decrypted "
-                f"(key id {exc.kid or 'unknown'}), so the image could not be verified with it."
-            },
-            status=409,
-        )
+    result = verification.verify_image(
+        organization=request.organization,
+        image=request.POST.get("image", ""),
+        # The select's "Create a new registry secret…" option is no secret yet.
+        secret=None if secret_id == NEW_SECRET else secret_id,
+        actor=request.user,
+        request=request,
+        rate_limit=True,
+    )
     return JsonResponse(
         {
             "success": result.success,

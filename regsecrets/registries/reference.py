@@ -14,12 +14,15 @@ from dataclasses import dataclass
 
 from .errors import InvalidImageReference
 
-__all__ = ["DEFAULT_DOMAIN", "ImageReference", "parse_image_reference"]
+__all__ = ["DEFAULT_DOMAIN", "MAX_IMAGE_LENGTH", "ImageReference", "parse_image_reference"]
 
 DEFAULT_DOMAIN = "docker.io"
 _LEGACY_DEFAULT_DOMAIN = "index.docker.io"
 _OFFICIAL_PREFIX = "library/"
 NAME_TOTAL_LENGTH_MAX = 255
+# Our own bound on a whole reference as typed (the Service.image column): every face
+# that takes an image refuses longer input before parsing it.
+MAX_IMAGE_LENGTH = 512
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(

@@ -43,9 +43,12 @@ def test_test_credentials_reports_a_code_per_secret_without_network(
     assert "FORBIDDEN_ADDRESS" in messages[0]
     event = AuditEvent.objects.get(action="secret.verified")
     assert event.object_id == str(local.pk)
-    assert event.details["results"] == [
-        {"registry": "127.0.0.1:5999", "success": False, "code": "FORBIDDEN_ADDRESS"}
-    ]
+    assert event.details == {
+        "check": "credentials",
+        "host": "127.0.0.1:5999",
+        "success": False,
+        "code": "FORBIDDEN_ADDRESS",
+    }
     assert CANARY not in str(event.details)
 
 
@@ -78,13 +81,13 @@ def test_an_undecryptable_secret_gets_its_own_error_and_the_others_are_tested(
 
 
 def test_test_credentials_refuses_too_many_at_once(admin, org, make_secret):
-    from regsecrets.registry_secrets.admin import MAX_SECRETS_PER_TEST
+    from regsecrets.registry_secrets.verification import MAX_SECRETS_PER_BATCH
 
     secrets = [
-        make_secret(org, f"s{i:02d}", data=LOOPBACK) for i in range(MAX_SECRETS_PER_TEST + 1)
+        make_secret(org, f"s{i:02d}", data=LOOPBACK) for i in range(MAX_SECRETS_PER_BATCH + 1)
     ]
     messages = _run(admin, "test_credentials", *secrets)
-    assert messages == [f"Select at most {MAX_SECRETS_PER_TEST} secrets to test at once."]
+    assert messages == [f"Select at most {MAX_SECRETS_PER_BATCH} secrets to test at once."]
 
 
 def test_reencrypt_moves_secrets_to_the_active_key(admin, org, make_secret, settings):
