@@ -175,7 +175,6 @@ def _spend_budget(actor: Any, rate_limit: bool) -> None:
         raise RateLimited()
 
 
-@sensitive_variables("document")
 def _stored_config(secret: Secret) -> dict[str, Any]:
     """The secret's Docker config, decrypted in memory; Undecryptable if it will not open."""
     try:
