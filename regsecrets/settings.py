@@ -49,6 +49,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that they see every response, whichever layer produced it.
+    "regsecrets.core.middleware.NoStoreMiddleware",
+    "regsecrets.api.fallback.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -165,7 +168,11 @@ SECURE_HSTS_PRELOAD = not DEBUG and env_bool("DJANGO_HSTS_PRELOAD", True)
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health checks and local probes come over plain HTTP from the proxy's side.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# Error reports cleanse credentials in debug too (Django's own filter switches
+# itself off when DEBUG is on); see regsecrets.core.debugfilter.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "regsecrets.core.debugfilter.CredentialReporterFilter"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -182,6 +189,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Trusted proxies in front of the app, each appending to X-Forwarded-For; the
+# client address of every limit and audit record is the one the outermost saw.
+REGSECRETS_PROXY_COUNT = int(env("REGSECRETS_PROXY_COUNT", "0") or 0)
+
 # --- Sign-in rate limits (django-axes) --------------------------------------
 AXES_FAILURE_LIMIT = int(env("REGSECRETS_LOGIN_FAILURE_LIMIT", "5") or 5)
 AXES_COOLOFF_TIME = env_float("REGSECRETS_LOGIN_COOLOFF_HOURS", 0.25)
@@ -189,7 +200,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password"]
-AXES_IPWARE_PROXY_COUNT = int(env("REGSECRETS_PROXY_COUNT", "0") or 0) or None
+# The lockout keys on the same client address as the API limit and the audit log.
+AXES_CLIENT_IP_CALLABLE = "regsecrets.core.clientip.client_ip"
 AXES_VERBOSE = False
 
 # --- regsecrets ---------------------------------------------------------------

@@ -8,6 +8,7 @@ from regsecrets.core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
     path("", include("regsecrets.accounts.urls")),
     path("secrets/", include("regsecrets.registry_secrets.urls")),
     path("", include("regsecrets.deploy.urls")),

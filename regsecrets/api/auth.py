@@ -2,10 +2,10 @@
 
 ``endpoint(GET=handler, POST=handler)`` builds one view per URL: it refuses unknown
 methods, authenticates the ``Authorization: Bearer rst_…`` header (never the
-session cookie, so the API is CSRF-exempt by construction), slows down addresses
-that keep sending invalid tokens, sets ``request.user``, ``request.organization``,
-``request.membership`` and ``request.api_token``, and turns every expected error
-into Koyeb's error shape.
+session cookie, so the API is CSRF-exempt by construction), slows down clients
+that keep sending invalid tokens (never a valid one), sets ``request.user``,
+``request.organization``, ``request.membership`` and ``request.api_token``, and
+turns every expected error into Koyeb's error shape.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from regsecrets.accounts.models import MANAGER_ROLES, ApiToken, Membership, Organization
 from regsecrets.api import errors
 from regsecrets.api.tokens import MAX_TOKEN_LENGTH, TOKEN_PREFIX, token_digest
+from regsecrets.core.clientip import client_ip
 from regsecrets.crypto import DecryptionError
 from regsecrets.registry_secrets.errors import InvalidInput, RateLimited, Undecryptable
 
@@ -66,8 +67,8 @@ def record_failure(ip: str) -> None:
         cache.set(key, 1, timeout=FAILURE_WINDOW_SECONDS)
 
 
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def _client_key(request: HttpRequest) -> str:
+    return client_ip(request) or "unknown"
 
 
 # --- authentication ---------------------------------------------------------------
@@ -167,8 +168,34 @@ def _touch(token: ApiToken) -> None:
 
 
 def authenticate(request: HttpRequest) -> HttpResponse | None:
-    """Set the request's user, organization, membership and token; or return the refusal."""
-    ip = _client_ip(request)
+    """Set the request's user, organization, membership and token; or return the refusal.
+
+    The token is checked first: a valid token is always served, so a client that
+    trips the invalid-token limit (or shares an address with one that did) never
+    locks out the holders of real tokens. Only invalid tokens are counted and
+    refused, per client address (``regsecrets.core.clientip``).
+    """
+    raw = _bearer(request)
+    if raw is None:
+        return errors.error_response(
+            401, errors.UNAUTHENTICATED, "Send an API token: Authorization: Bearer TOKEN."
+        )
+    # Malformed tokens are refused by _lookup without a query; a well-formed one
+    # costs one indexed lookup by digest, the price of never refusing a valid token.
+    found = _lookup(raw) if raw else None
+    if found is None:
+        return _refuse_invalid(request)
+    token, membership = found
+    request.user = token.user
+    request.organization = token.organization  # type: ignore[attr-defined]
+    request.membership = membership  # type: ignore[attr-defined]
+    request.api_token = token  # type: ignore[attr-defined]
+    _touch(token)
+    return None
+
+
+def _refuse_invalid(request: HttpRequest) -> HttpResponse:
+    ip = _client_key(request)
     limit = int(getattr(settings, "REGSECRETS_API_TOKEN_FAILURE_LIMIT", 20))
     if failure_count(ip) >= limit:
         response = errors.error_response(
@@ -178,24 +205,10 @@ def authenticate(request: HttpRequest) -> HttpResponse | None:
         )
         response["Retry-After"] = str(FAILURE_WINDOW_SECONDS)
         return response
-    raw = _bearer(request)
-    if raw is None:
-        return errors.error_response(
-            401, errors.UNAUTHENTICATED, "Send an API token: Authorization: Bearer TOKEN."
-        )
-    found = _lookup(raw) if raw else None
-    if found is None:
-        record_failure(ip)
-        return errors.error_response(
-            401, errors.UNAUTHENTICATED, "The API token is invalid, revoked or no longer usable."
-        )
-    token, membership = found
-    request.user = token.user
-    request.organization = token.organization  # type: ignore[attr-defined]
-    request.membership = membership  # type: ignore[attr-defined]
-    request.api_token = token  # type: ignore[attr-defined]
-    _touch(token)
-    return None
+    record_failure(ip)
+    return errors.error_response(
+        401, errors.UNAUTHENTICATED, "The API token is invalid, revoked or no longer usable."
+    )
 
 
 def require_manager(request: HttpRequest) -> None:
@@ -225,7 +238,7 @@ def endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
             return response
         refusal = authenticate(request)
         if refusal is not None:
-            return _finish(refusal)
+            return refusal
         try:
             response = handler(request, **kwargs)
         except errors.ApiError as exc:
@@ -250,7 +263,7 @@ def endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
             response = errors.error_response(
                 errors.DECRYPTION_FAILED_STATUS, errors.DECRYPTION_FAILED, error.message
             )
-        return _finish(response)
+        return response
 
     view.__name__ = "api_" + "_".join(h.__name__ for h in handlers.values())
     return view
@@ -262,7 +275,3 @@ def _too_large() -> HttpResponse:
         413, errors.PAYLOAD_TOO_LARGE, f"The request body is larger than {limit} bytes."
     )
 
-
-def _finish(response: HttpResponse) -> HttpResponse:
-    response["Cache-Control"] = "no-store"
-    return response

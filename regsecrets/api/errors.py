@@ -1,7 +1,9 @@
 """Errors in Koyeb's shape: ``{status, code, message, fields: [{field, description}]}``.
 
 Views raise :class:`ApiError`; the endpoint wrapper turns it (and the few Django and
-crypto exceptions that can reach it) into a JSON reply. Messages are built from our
+crypto exceptions that can reach it) into a JSON reply, and ``api.middleware`` gives
+every other /v1 error (unknown paths, server errors, an unavailable database) the
+same shape. Messages are built from our
 own words and field names, never from submitted values.
 """
 
@@ -22,6 +24,7 @@ FAILED_PRECONDITION = "failed_precondition"
 PAYLOAD_TOO_LARGE = "payload_too_large"
 RESOURCE_EXHAUSTED = "resource_exhausted"
 INTERNAL = "internal"
+UNAVAILABLE = "unavailable"
 DECRYPTION_FAILED = "DECRYPTION_FAILED"
 
 # A stored ciphertext that cannot be opened is a state of the resource, not a fault

@@ -8,17 +8,12 @@ from django.db import models
 from django.http import HttpRequest
 
 from regsecrets.audit.models import AuditEvent
+from regsecrets.core.clientip import client_ip
 
 # Keys whose values are never stored in details, whoever passes them.
 _FORBIDDEN_DETAIL_KEYS = frozenset(
     {"password", "token", "auth", "identitytoken", "registrytoken", "keyfile_content", "config"}
 )
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR is what the server saw; behind a proxy, Django's
-    # SECURE_PROXY_SSL_HEADER setup and the proxy set it right.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _storable(value: Any) -> Any:
@@ -72,7 +67,7 @@ def audit_record(
         object_type=object_type,
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
         object_name=_storable(object_name)[:200],
-        ip_address=_client_ip(request) if request is not None else None,
+        ip_address=client_ip(request) if request is not None else None,
         # NUL is not storable in PostgreSQL text; a hostile client may send one.
         user_agent=(
             _storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else ""

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from regsecrets.core.readiness import readiness_problems
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -13,6 +16,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness: 200 when the database and the key ring work, else 503 and why."""
+    problems = readiness_problems()
+    if problems:
+        return JsonResponse({"status": "unavailable", "reasons": problems}, status=503)
     return JsonResponse({"status": "ok"})
 
 

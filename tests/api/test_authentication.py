@@ -94,18 +94,82 @@ def test_api_needs_no_csrf_token(api, settings):
     assert response.status_code == 200
 
 
-def test_repeated_invalid_tokens_from_one_address_get_429(client, api, settings):
+def _bad(client, *, forwarded: str | None = None, remote: str = "127.0.0.1"):
+    headers = {"Authorization": "Bearer rst_wrong-token-x"}
+    if forwarded is not None:
+        headers["X-Forwarded-For"] = forwarded
+    return client.get("/v1/secrets", headers=headers, REMOTE_ADDR=remote)
+
+
+def test_repeated_invalid_tokens_from_one_address_get_429(client, db, settings):
     settings.REGSECRETS_API_TOKEN_FAILURE_LIMIT = 3
     for _ in range(3):
-        assert client.get("/v1/secrets", headers={"Authorization": "Bearer rst_wrong-token-x"}).status_code == 401
-    refused = client.get("/v1/secrets", headers={"Authorization": "Bearer rst_wrong-token-x"})
+        assert _bad(client).status_code == 401
+    refused = _bad(client)
     assert refused.status_code == 429
     assert refused.json()["code"] == "resource_exhausted"
     assert refused["Retry-After"] == "900"
-    # While blocked, the address is refused even with a valid token ...
-    assert api.get("/v1/secrets").status_code == 429
-    # ... and other addresses are not affected.
-    assert api.get("/v1/secrets", REMOTE_ADDR="198.51.100.7").status_code == 200
+    # Other addresses are not affected.
+    assert _bad(client, remote="198.51.100.7").status_code == 401
+
+
+def test_a_valid_token_is_served_after_its_address_tripped_the_limit(client, api, settings):
+    settings.REGSECRETS_API_TOKEN_FAILURE_LIMIT = 3
+    for _ in range(4):
+        _bad(client)
+    assert _bad(client).status_code == 429
+    # Same address, valid token: served, and the limit still holds for invalid ones.
+    assert api.get("/v1/secrets").status_code == 200
+    assert api.post("/v1/apps", {"name": "web"}).status_code == 200
+    assert _bad(client).status_code == 429
+
+
+PROXY = "10.0.0.2"  # the one trusted proxy every request below comes through
+
+
+def test_behind_a_proxy_one_clients_invalid_tokens_do_not_lock_out_another(
+    client, make_api, alice, org, settings
+):
+    settings.REGSECRETS_PROXY_COUNT = 1
+    settings.REGSECRETS_API_TOKEN_FAILURE_LIMIT = 3
+    for _ in range(3):
+        assert _bad(client, forwarded="203.0.113.5", remote=PROXY).status_code == 401
+    assert _bad(client, forwarded="203.0.113.5", remote=PROXY).status_code == 429
+    # Another client behind the same proxy: its own invalid token is merely invalid,
+    # and its valid token is served.
+    assert _bad(client, forwarded="198.51.100.7", remote=PROXY).status_code == 401
+    api = make_api(alice, org)
+    served = api.get("/v1/secrets", headers={"X-Forwarded-For": "198.51.100.7"}, REMOTE_ADDR=PROXY)
+    assert served.status_code == 200
+    # So is the locked-out client's own valid token.
+    served = api.get("/v1/secrets", headers={"X-Forwarded-For": "203.0.113.5"}, REMOTE_ADDR=PROXY)
+    assert served.status_code == 200
+
+
+def test_behind_a_proxy_a_forged_forwarded_entry_does_not_escape_the_limit(client, db, settings):
+    settings.REGSECRETS_PROXY_COUNT = 1
+    settings.REGSECRETS_API_TOKEN_FAILURE_LIMIT = 3
+    # The client writes whatever it likes first; the proxy appends what it saw.
+    for n in range(3):
+        assert _bad(client, forwarded=f"192.0.2.{n}, 203.0.113.5", remote=PROXY).status_code == 401
+    assert _bad(client, forwarded="192.0.2.99, 203.0.113.5", remote=PROXY).status_code == 429
+
+
+def test_without_a_proxy_count_x_forwarded_for_is_ignored(client, db, settings):
+    settings.REGSECRETS_PROXY_COUNT = 0
+    settings.REGSECRETS_API_TOKEN_FAILURE_LIMIT = 3
+    for n in range(3):
+        assert _bad(client, forwarded=f"192.0.2.{n}").status_code == 401
+    assert _bad(client, forwarded="192.0.2.99").status_code == 429
+
+
+def test_audit_events_record_the_forwarded_client_address_behind_a_proxy(api, settings):
+    settings.REGSECRETS_PROXY_COUNT = 1
+    response = api.post(
+        "/v1/apps", {"name": "web"}, headers={"X-Forwarded-For": "203.0.113.9"}, REMOTE_ADDR=PROXY
+    )
+    assert response.status_code == 200
+    assert AuditEvent.objects.get(action="app.created").ip_address == "203.0.113.9"
 
 
 def test_missing_tokens_do_not_count_as_failures(client, db, settings):
@@ -143,7 +207,7 @@ def test_unknown_method_is_405_before_authentication(client, db):
 
 
 def test_api_replies_are_not_cached(api):
-    assert api.get("/v1/secrets")["Cache-Control"] == "no-store"
+    assert "no-store" in api.get("/v1/secrets")["Cache-Control"]
 
 
 def test_audit_events_record_the_token_used(api, alice):

@@ -448,6 +448,8 @@ RECEIVES_CREDENTIALS = {
 NO_CREDENTIALS = {
     "home",
     "healthz",
+    "readyz",
+    "api_unknown_path",
     "logout",
     "password_change_done",
     "organization_create",
