@@ -6,6 +6,8 @@ read, as the API's endpoint wrapper does for /v1:
 
 * InvalidInput: 400 ``{"errors": {field: [message, ...]}}``
 * NotFound: 404, RateLimited: 429, Undecryptable: 409, each ``{"error": message}``
+* the services' UnknownProvider (a secret whose provider left the catalogue cannot
+  be edited, so neither can an edit be tested): 409 ``{"error": message}``
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from regsecrets.registry_secrets.errors import InvalidInput, NotFound, RateLimited, Undecryptable
+from regsecrets.registry_secrets.services import UnknownProvider
 
 __all__ = ["json_endpoint"]
 
@@ -34,5 +37,7 @@ def json_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return JsonResponse({"error": exc.message}, status=429)
         except Undecryptable as exc:
             return JsonResponse({"error": exc.message}, status=409)
+        except UnknownProvider as exc:
+            return JsonResponse({"error": str(exc)}, status=409)
 
     return wrapper

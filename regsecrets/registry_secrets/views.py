@@ -449,10 +449,7 @@ def secret_edit_test(request: HttpRequest, pk: UUID) -> JsonResponse:
     left empty is the same field error, and nothing is sent anywhere.
     """
     secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
-    try:
-        provider = services.stored_provider(secret)
-    except services.UnknownProvider as exc:
-        return _json_error(str(exc), 409)
+    provider = services.stored_provider(secret)  # UnknownProvider: 409 from json_endpoint
     form = provider_form_class(provider, editing=True)(request.POST, request.FILES)
     data = _typed_input(form, request)
     with _errors_on_form(form):
