@@ -27,6 +27,7 @@ test: $(BIN)/.dev-installed
 
 lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 migrate: $(BIN)/.runtime-installed
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --no-input

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 
+from regsecrets.accounts.context import OrgRequest
 from regsecrets.api.auth import endpoint
 from regsecrets.registries import client
 from regsecrets.registry_secrets import verification
@@ -26,12 +27,12 @@ KOYEB_CODES = frozenset(
 )
 
 
-def verify(request: HttpRequest) -> JsonResponse:
+def verify(request: OrgRequest) -> JsonResponse:
     # Validation, scoping, the per-user budget shared with the site's buttons,
     # decryption and the audit event are the use case's; typed errors become
     # Koyeb-shaped errors in the endpoint wrapper.
     result = verification.verify_image(
-        organization=request.organization,  # type: ignore[attr-defined]
+        organization=request.organization,
         image=request.GET.get("image", ""),
         secret=request.GET.get("secret_id", "") or None,
         actor=request.user,

@@ -13,10 +13,15 @@ from typing import Any
 from django import forms
 from django.forms.models import ModelChoiceIterator
 
+from regsecrets.accounts.models import Organization
 from regsecrets.core.names import NAME_HELP, validate_name
 from regsecrets.deploy.selectors import secret_choices
-from regsecrets.registries import InvalidImageReference, display_host, parse_image_reference
-from regsecrets.registries.reference import MAX_IMAGE_LENGTH
+from regsecrets.registries import (
+    MAX_IMAGE_LENGTH,
+    InvalidImageReference,
+    display_host,
+    parse_image_reference,
+)
 from regsecrets.registry_secrets.models import Secret
 
 # The value of the select's "Create a new registry secret…" option. Not a UUID,
@@ -89,7 +94,7 @@ class ServiceForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["registry_secret"].queryset = secret_choices(organization=organization)
 
@@ -100,23 +105,3 @@ class ServiceForm(forms.Form):
         except InvalidImageReference as exc:
             raise forms.ValidationError(str(exc), code="invalid_image")
         return image
-
-
-class ConfirmDeleteForm(forms.Form):
-    """Deleting asks for the name to be typed, as a guard against the wrong row."""
-
-    confirm_name = forms.CharField(
-        label="Type the name to confirm",
-        max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
-
-    def __init__(self, *args: Any, expected: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.expected = expected
-
-    def clean_confirm_name(self) -> str:
-        value = self.cleaned_data["confirm_name"].strip()
-        if value != self.expected:
-            raise forms.ValidationError("The name does not match.", code="mismatch")
-        return value

@@ -7,7 +7,7 @@ import uuid
 from django.db import models
 
 from regsecrets.core.names import validate_name
-from regsecrets.registries.reference import MAX_IMAGE_LENGTH
+from regsecrets.registries import MAX_IMAGE_LENGTH
 
 
 class App(models.Model):

@@ -15,21 +15,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
+from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
 from regsecrets.deploy.models import App, Service
 from regsecrets.registries import (
+    MAX_IMAGE_LENGTH,
     InvalidImageReference,
+    credentials_for_image,
     display_host,
     hosts_for_image,
     parse_image_reference,
 )
-from regsecrets.registries.reference import MAX_IMAGE_LENGTH
 from regsecrets.registry_secrets.models import Secret
+from regsecrets.registry_secrets.services import secret_config
 
 
 def _name_errors(name: Any) -> list[str]:
@@ -81,7 +85,11 @@ def check_secret_matches_image(secret: Secret, image: str) -> None:
 
 @transaction.atomic
 def app_create(
-    *, organization: Any, name: Any, actor: Any = None, request: HttpRequest | None = None
+    *,
+    organization: Organization,
+    name: Any,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> App:
     """Create an app; raises ValidationError keyed "name" (bad or taken name)."""
     errors = _name_errors(name)
@@ -105,7 +113,7 @@ def app_create(
 
 
 @transaction.atomic
-def app_delete(*, app: App, actor: Any = None, request: HttpRequest | None = None) -> None:
+def app_delete(*, app: App, actor: User | None = None, request: HttpRequest | None = None) -> None:
     """Delete an app and its services (each service deletion is audited).
 
     The app row is locked first, so a service being created in it either commits
@@ -121,17 +129,25 @@ def app_delete(*, app: App, actor: Any = None, request: HttpRequest | None = Non
     app.delete()
 
 
-def _validated_service_input(
-    *, app: App, name: Any, image: Any, registry_secret: Secret | None, exclude_pk: Any = None
+def service_validate(
+    *,
+    app: App,
+    name: Any,
+    image: Any,
+    registry_secret: Secret | None,
+    service: Service | None = None,
 ) -> str:
-    """The rules shared by create and update; returns the normalized image.
+    """The rules of service_create (and, given ``service``, service_update), without saving.
 
-    Raises ValidationError keyed "name", "image", "registry_secret": the name is
-    unique in the app, the image parses, and the secret belongs to the app's
-    organization and serves the image (stored host metadata, no decryption).
+    Returns the normalized image. Raises ValidationError keyed "name", "image",
+    "registry_secret": the name is unique in the app, the image parses, and the
+    secret belongs to the app's organization and serves the image (stored host
+    metadata, no decryption). Forms that show errors before saving (the admin)
+    call it from their validation.
     """
     errors: dict[str, list[str]] = {}
     name_errors = _name_errors(name)
+    exclude_pk = service.pk if service is not None else None
     clash = Service.objects.filter(app_id=app.pk, name=name).exclude(pk=exclude_pk)
     if name_errors:
         errors["name"] = name_errors
@@ -187,7 +203,7 @@ def service_create(
     name: Any,
     image: Any,
     registry_secret: Secret | None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Service:
     """Create a service; raises ValidationError keyed "name", "image", "registry_secret".
@@ -196,9 +212,7 @@ def service_create(
     App.DoesNotExist if the app was deleted by a concurrent request.
     """
     registry_secret = _lock_app_and_secret(app, registry_secret)
-    image = _validated_service_input(
-        app=app, name=name, image=image, registry_secret=registry_secret
-    )
+    image = service_validate(app=app, name=name, image=image, registry_secret=registry_secret)
     try:
         with transaction.atomic():
             service = Service.objects.create(
@@ -227,7 +241,7 @@ def service_create(
 
 @transaction.atomic
 def service_delete(
-    *, service: Service, actor: Any = None, request: HttpRequest | None = None
+    *, service: Service, actor: User | None = None, request: HttpRequest | None = None
 ) -> None:
     audit_record(
         action="service.deleted",
@@ -247,7 +261,7 @@ def service_update(
     name: Any,
     image: Any,
     registry_secret: Secret | None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Service:
     """Change a service's name, image or secret (None removes it), with the same
@@ -262,12 +276,8 @@ def service_update(
         .select_related("app", "organization")
         .get(pk=service.pk)
     )
-    image = _validated_service_input(
-        app=service.app,
-        name=name,
-        image=image,
-        registry_secret=registry_secret,
-        exclude_pk=service.pk,
+    image = service_validate(
+        app=service.app, name=name, image=image, registry_secret=registry_secret, service=service
     )
     before = {
         "name": service.name,
@@ -308,7 +318,7 @@ def service_pull_secret(
     *,
     service: Service,
     format: str = "dockerconfigjson",
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> dict[str, Any]:
     """The Docker config document the platform pulls ``service``'s image with.
@@ -317,9 +327,6 @@ def service_pull_secret(
     registries that serve the image, and audits the export. Raises
     PullSecretUnavailable, or DecryptionError when the ciphertext cannot be opened.
     """
-    from regsecrets.registries import credentials_for_image
-    from regsecrets.registry_secrets.services import secret_config
-
     secret = service.registry_secret
     if secret is None:
         raise PullSecretUnavailable(f"Service {service} has no registry secret (public image).")

@@ -33,6 +33,7 @@ from .dockerconfig import (
     retired_host_message,
 )
 from .errors import InvalidDockerConfig, ProviderValidationError
+from .text import has_control_characters
 
 __all__ = [
     "MAX_KEYFILE_BYTES",
@@ -191,16 +192,12 @@ def _coerce(value: Any, spec: ProviderField) -> str:
 # --- shared checks ------------------------------------------------------------------
 
 
-def _has_control(text: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
-
-
 def _username(values: dict[str, str], errors: _Errors, name: str = "username") -> str:
     value = values.get(name, "")
     if ":" in value:
         # Docker joins username and password with the first colon in "auth".
         errors.add(name, "The username cannot contain a colon.")
-    elif any(ch.isspace() for ch in value) or _has_control(value):
+    elif any(ch.isspace() for ch in value) or has_control_characters(value):
         errors.add(name, "The username cannot contain spaces or control characters.")
     return value
 
@@ -209,14 +206,14 @@ def _token(values: dict[str, str], errors: _Errors, name: str = "password") -> s
     """A provider-issued token: never contains whitespace, so surrounding whitespace
     from copy and paste is dropped rather than making the login fail later."""
     value = values.get(name, "").strip()
-    if any(ch.isspace() for ch in value) or _has_control(value):
+    if any(ch.isspace() for ch in value) or has_control_characters(value):
         errors.add(name, "The token cannot contain spaces or line breaks; paste the token alone.")
     return value
 
 
 def _password(values: dict[str, str], errors: _Errors, name: str = "password") -> str:
     value = values.get(name, "")
-    if _has_control(value):
+    if has_control_characters(value):
         errors.add(name, "The password cannot contain line breaks or control characters.")
     return value
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404, HttpRequest
 from django.views.decorators.debug import sensitive_variables
@@ -169,7 +170,7 @@ def _options() -> ClientOptions:
     return ClientOptions.from_settings()
 
 
-def _spend_budget(actor: Any, rate_limit: bool) -> None:
+def _spend_budget(actor: User | None, rate_limit: bool) -> None:
     """Count one request against ``actor``'s budget when the caller asks for it."""
     if rate_limit and verify_rate_limited(actor):
         raise RateLimited()
@@ -189,7 +190,7 @@ def _audit(
     check: str,
     host: str,
     result: VerificationResult,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None,
     image: str | None = None,
 ) -> None:
@@ -213,7 +214,7 @@ def _audit(
 
 
 def _audit_checks(
-    secret: Secret, checks: list[HostCheck], *, actor: Any, request: HttpRequest | None
+    secret: Secret, checks: list[HostCheck], *, actor: User | None, request: HttpRequest | None
 ) -> None:
     for host_check in checks:
         _audit(
@@ -230,7 +231,7 @@ def _audit_checks(
 def verify_stored_secret(
     *,
     secret: Secret,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     rate_limit: bool,
     deadline: float | None = None,
@@ -252,7 +253,7 @@ def verify_stored_secret(
 
 
 def verify_stored_secrets(
-    *, secrets: Sequence[Secret], actor: Any, request: HttpRequest | None = None
+    *, secrets: Sequence[Secret], actor: User | None, request: HttpRequest | None = None
 ) -> list[SecretVerification]:
     """``verify_stored_secret`` for each of ``secrets``, all bounded by one deadline.
 
@@ -280,7 +281,7 @@ def verify_stored_secrets(
 
 @sensitive_variables("data", "result")
 def verify_new_input(
-    *, provider: str, data: Mapping[str, Any], actor: Any, rate_limit: bool
+    *, provider: str, data: Mapping[str, Any], actor: User | None, rate_limit: bool
 ) -> list[HostCheck]:
     """Do typed credentials for ``provider`` log in to each of their registries?
 
@@ -301,7 +302,7 @@ def verify_edit_input(
     *,
     secret: Secret,
     data: Mapping[str, Any],
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     rate_limit: bool,
 ) -> list[HostCheck]:
@@ -355,7 +356,7 @@ def verify_image(
     organization: Organization,
     image: str,
     secret: Secret | str | UUID | None = None,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     rate_limit: bool,
     malformed_is_result: bool = False,
