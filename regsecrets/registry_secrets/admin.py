@@ -30,11 +30,10 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
 from regsecrets.accounts.models import Organization
-from regsecrets.audit.services import audit_record
 from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
-from regsecrets.registries.client import ClientOptions
 from regsecrets.registry_secrets import health
+from regsecrets.registry_secrets.errors import InvalidInput, undecryptable_message
 from regsecrets.registry_secrets.forms import SecretForm, provider_form_class, upload_was_dropped
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
@@ -51,9 +50,8 @@ from regsecrets.registry_secrets.services import (
     secret_update_prepare,
     stored_provider,
 )
+from regsecrets.registry_secrets.verification import MAX_SECRETS_PER_BATCH, verify_stored_secrets
 
-# One REGSECRETS_VERIFY_TIMEOUT bounds the whole action; this keeps the list it covers short.
-MAX_SECRETS_PER_TEST = 10
 # The only caller whose autocomplete results are narrowed to one organization.
 _SERVICE_SECRET_FIELD = ("deploy", "service", "registry_secret")
 _CHANGE_HELP = (
@@ -65,10 +63,8 @@ sensitive_post = method_decorator(sensitive_post_parameters())
 
 
 def _undecryptable(secret: Secret, error: DecryptionError) -> str:
-    return (
-        f"Secret “{secret.name}” cannot be decrypted (key id {error.kid or 'unknown'}): "
-        "is that key still in REGSECRETS_ENCRYPTION_KEYS?"
-    )
+    """The site's and the API's words, named for the secret (the admin lists many)."""
+    return f"Secret “{secret.name}”: {undecryptable_message(error.kid)}"
 
 
 class _ServiceJudgedForm:
@@ -511,45 +507,25 @@ class SecretAdmin(admin.ModelAdmin):
     @admin.action(permissions=["change"], description="Test credentials against their registries")
     def test_credentials(self, request: HttpRequest, queryset: QuerySet[Secret]) -> None:
         """Log in to every registry of each secret (in memory; nothing is stored)."""
-        secrets = list(self._with_documents(queryset)[: MAX_SECRETS_PER_TEST + 1])
-        if len(secrets) > MAX_SECRETS_PER_TEST:
-            self.message_user(
-                request,
-                f"Select at most {MAX_SECRETS_PER_TEST} secrets to test at once.",
-                messages.ERROR,
-            )
+        secrets = list(self._with_documents(queryset)[: MAX_SECRETS_PER_BATCH + 1])
+        try:
+            outcomes = verify_stored_secrets(secrets=secrets, actor=request.user, request=request)
+        except InvalidInput as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
-        options = ClientOptions.from_settings()
-        deadline = options.deadline()  # one bound for every secret of the action
-        for secret in secrets:
-            try:
-                # A manual check is a check: the secret's health records it too.
-                checks = health.health_check_now(secret=secret, options=options, deadline=deadline)
-            except DecryptionError as exc:
-                self._decryption_message(request, secret, exc)
+        for outcome in outcomes:
+            name = outcome.secret.name
+            if outcome.error is not None:
+                message = _undecryptable(outcome.secret, outcome.error.error)
+                self.message_user(request, message, messages.ERROR)
                 continue
-            results = [(c.host, c.result) for c in checks]
-            audit_record(
-                action="secret.verified",
-                organization=secret.organization,
-                actor=request.user,
-                obj=secret,
-                request=request,
-                details={
-                    "results": [
-                        {"registry": host, "success": r.success, "code": r.code}
-                        for host, r in results
-                    ]
-                },
-            )
-            ok = bool(results) and all(r.success for _, r in results)
-            summary = "; ".join(
-                f"{display_host(host)}: {'OK' if r.success else r.code} — {r.reason}"
-                for host, r in results
-            )
+            # A manual check is a check: the secret's health records it too.
+            health.health_record_checks(secret=outcome.secret, checks=outcome.checks)
+            ok = bool(outcome.checks) and all(c.result.success for c in outcome.checks)
+            summary = "; ".join(c.summary for c in outcome.checks)
             self.message_user(
                 request,
-                f"Secret “{secret.name}”: {summary or 'no registry to test'}",
+                f"Secret “{name}”: {summary or 'no registry to test'}",
                 messages.SUCCESS if ok else messages.WARNING,
             )
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -34,8 +35,8 @@ from django.utils import timezone
 from regsecrets.audit.services import audit_record
 from regsecrets.celery import app as celery_app
 from regsecrets.crypto import DecryptionError
-from regsecrets.registries.client import ClientOptions
-from regsecrets.registry_secrets import hostlimits, verification
+from regsecrets.registry_secrets import hostlimits, services, verification
+from regsecrets.registry_secrets.errors import Undecryptable
 from regsecrets.registry_secrets.models import (
     HealthAlert,
     HealthStatus,
@@ -103,25 +104,32 @@ def _verify(
     secret: Secret,
     *,
     manual: bool = False,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
-    options: ClientOptions | None = None,
-    deadline: float | None = None,
+    rate_limit: bool = False,
 ) -> tuple[list[Any], list[HostOutcome]]:
     """Run the verification use case on ``secret``: (its HostChecks, our outcomes).
 
-    The only place this module reaches the verification glue, so that restructuring
-    verification rewires health here and nowhere else. Manual checks go through the
-    audited path the faces used before; scheduled ones are not audited per check
-    (four a day per secret would drown the activity log), their alerts are.
-    ``options`` and ``deadline`` (unaudited checks only) let a caller checking several
-    secrets bound them together. Raises DecryptionError when the document cannot be
-    opened.
+    The only place this module reaches verification, so that restructuring it
+    rewires health here and nowhere else. Manual checks are the use case's
+    ``verify_stored_secret`` (audited per check, the actor's rate budget spent when
+    ``rate_limit``); scheduled ones decrypt in memory and check the same hosts
+    without an audit event per check (four a day per secret would drown the
+    activity log); their transitions and alerts are audited. Raises Undecryptable
+    when the document cannot be opened, RateLimited when the budget is spent.
     """
     if manual:
-        checks = verification.secret_test_credentials(secret=secret, actor=actor, request=request)
+        checks = verification.verify_stored_secret(
+            secret=secret, actor=actor, request=request, rate_limit=rate_limit
+        )
     else:
-        checks = verification.secret_host_checks(secret, options=options, deadline=deadline)
+        try:
+            config = services.secret_config(secret)
+        except DecryptionError as exc:
+            raise Undecryptable(exc) from exc
+        # As verify_stored_secret: the clear hosts column names what they were stored for.
+        hosts = list(secret.hosts or []) or list(config.get("auths") or {})
+        checks = verification.check_config_hosts(config, hosts)
     return checks, outcomes_of(checks)
 
 
@@ -212,7 +220,7 @@ def health_check_secret(secret_id: Any, *, now: datetime.datetime | None = None)
             return CheckOutcome(secret.pk, "deferred")
         try:
             _, outcomes = _verify(secret)
-        except DecryptionError as exc:
+        except Undecryptable as exc:
             outcomes = [
                 HostOutcome(
                     host=host,
@@ -238,33 +246,32 @@ def health_check_secret(secret_id: Any, *, now: datetime.datetime | None = None)
 
 
 def health_test_credentials(
-    *, secret: Secret, actor: Any = None, request: HttpRequest | None = None
+    *,
+    secret: Secret,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    rate_limit: bool = False,
 ) -> list[Any]:
     """The manual "Test credentials": the audited checks, recorded like scheduled ones.
 
     Returns the verification use case's HostChecks for the face to show. Raises
-    DecryptionError when the document cannot be opened.
+    Undecryptable when the document cannot be opened (nothing is checked or
+    recorded), RateLimited when ``rate_limit`` and the actor's budget is spent.
     """
-    checks, outcomes = _verify(secret, manual=True, actor=actor, request=request)
+    checks, outcomes = _verify(
+        secret, manual=True, actor=actor, request=request, rate_limit=rate_limit
+    )
     if outcomes:
         health_record(secret=secret, outcomes=outcomes)
     return checks
 
 
-def health_check_now(
-    *, secret: Secret, options: ClientOptions | None = None, deadline: float | None = None
-) -> list[Any]:
-    """Check ``secret`` now and record the result, without auditing each check.
-
-    For a face that audits the checks its own way (the admin's "Test credentials"
-    action writes one event per secret) and shares one deadline across secrets.
-    Returns the HostChecks for the face to show; raises DecryptionError when the
-    document cannot be opened.
-    """
-    checks, outcomes = _verify(secret, options=options, deadline=deadline)
+def health_record_checks(*, secret: Secret, checks: Iterable[Any]) -> None:
+    """Record checks a face ran through the verification use case itself (the admin's
+    batch action, which bounds several secrets with one deadline)."""
+    outcomes = outcomes_of(checks)
     if outcomes:
         health_record(secret=secret, outcomes=outcomes)
-    return checks
 
 
 # -------------------------------------------------------------------- recording
