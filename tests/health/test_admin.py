@@ -1,4 +1,4 @@
-"""Health in the secret admin: the expiry date through prepare/apply, checks recorded."""
+"""Health in the secret admin and through the verification adapter: expiry dates, checks recorded."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import pytest
 from django.urls import reverse
 
 from regsecrets.audit.models import AuditEvent
+from regsecrets.registry_secrets import health
 from regsecrets.registry_secrets.models import HealthStatus, Secret, SecretHostHealth
 from regsecrets.registry_secrets.services import secret_fields
 from tests.conftest import CANARY
+from tests.registry_secrets.conftest import corrupt_ciphertext
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +83,44 @@ def test_admin_test_credentials_action_records_the_checks_as_health(
     assert bad.consecutive_failures == 1
     assert bad.health_code != ""
     assert SecretHostHealth.objects.filter(secret__in=[good, bad]).count() == 2
-    # One audit event per secret, as the action wrote before health recorded it too.
+    # One audit event per host checked (one host each), as verification writes them.
     assert AuditEvent.objects.filter(action="secret.verified").count() == 2
     assert CANARY not in reply.content.decode()
+
+
+# ---------------------------------------------------- the adapter's two kinds of check
+
+
+def test_the_detail_pages_test_button_records_health_and_audits_each_host(
+    alice_client, htpasswd_registry, registry_settings, make_secret
+):
+    registry_settings(htpasswd_registry.host)
+    secret = make_secret(htpasswd_registry.host)
+    reply = alice_client.post(reverse("registry_secrets:test", args=[secret.pk]))
+    assert reply.status_code == 302
+    secret.refresh_from_db()
+    assert secret.health_status == HealthStatus.HEALTHY
+    assert AuditEvent.objects.filter(action="secret.verified").count() == 1
+
+
+def test_a_scheduled_check_records_health_without_a_verified_event_per_host(
+    htpasswd_registry, registry_settings, make_secret
+):
+    registry_settings(htpasswd_registry.host)
+    secret = make_secret(htpasswd_registry.host)
+    outcome = health.health_check_secret(secret.pk)
+    assert outcome.status == HealthStatus.HEALTHY
+    assert SecretHostHealth.objects.filter(secret=secret, host=htpasswd_registry.host).exists()
+    assert not AuditEvent.objects.filter(action="secret.verified").exists()
+
+
+def test_a_scheduled_check_of_an_undecryptable_secret_records_a_failure(
+    registry_settings, make_secret
+):
+    secret = make_secret("registry.example.com")
+    corrupt_ciphertext(secret)
+    outcome = health.health_check_secret(secret.pk)
+    assert outcome.state == "checked"
+    stored = Secret.objects.get(pk=secret.pk)
+    assert stored.health_code == health.UNDECRYPTABLE
+    assert stored.consecutive_failures == 1
