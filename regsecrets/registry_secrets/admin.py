@@ -35,7 +35,7 @@ from regsecrets.audit.services import audit_record
 from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.crypto.fields import reseal
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider
-from regsecrets.registries.client import ClientOptions
+from regsecrets.registry_secrets.client_options import client_options
 from regsecrets.registry_secrets.forms import (
     SecretForm,
     create_secret_from_form,
@@ -476,7 +476,7 @@ class SecretAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
             return
-        options = ClientOptions.from_settings()
+        options = client_options()
         deadline = options.deadline()  # one bound for every secret of the action
         for secret in secrets:
             try:

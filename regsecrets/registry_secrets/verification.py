@@ -26,6 +26,7 @@ from regsecrets.registries.client import (
     check_image,
     deadline_result,
 )
+from regsecrets.registry_secrets.client_options import client_options
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_config
 
@@ -90,7 +91,7 @@ def check_config_hosts(
     whose check has not finished by then (it waited for a free slot, or hangs) gets a
     TIMEOUT result. Results come in the order of ``hosts``.
     """
-    options = options or ClientOptions.from_settings()
+    options = options or client_options()
     if deadline is None:
         deadline = options.deadline()
     wanted = list(dict.fromkeys(hosts))[:MAX_HOSTS_PER_TEST]
@@ -190,7 +191,7 @@ def secret_verify_image(
     when the secret's document cannot be opened.
     """
     config = secret_config(secret) if secret is not None else None
-    result = check_image(image, config, options=ClientOptions.from_settings())
+    result = check_image(image, config, options=client_options())
     if secret is not None:
         _audit(
             secret,
