@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from regsecrets.audit.services import audit_record
 from regsecrets.crypto.rotation import DEFAULT_BATCH_SIZE, RotationReport, rotate_all
 
 
@@ -44,8 +45,6 @@ class Command(BaseCommand):
             + f", {report.failed} failed, in {report.seconds:.1f}s."
         )
         if not dry_run:
-            from regsecrets.audit.services import audit_record
-
             audit_record(action="keys.rotated", organization=None, details=report.audit_details())
         if report.failed:
             raise CommandError(
