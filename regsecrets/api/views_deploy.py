@@ -116,7 +116,8 @@ def service_create(request: HttpRequest) -> JsonResponse:
     app_id = parsing.text(body.get("app_id"), "app_id", required=True)
     name, name_path, image, secret_name = _definition(body)
     organization = request.organization  # type: ignore[attr-defined]
-    app = App.objects.filter(organization=organization, pk=parsing.parse_uuid(app_id or "")).first()
+    app_pk = parsing.parse_uuid(app_id or "")
+    app = App.objects.filter(organization=organization, pk=app_pk).first() if app_pk else None
     if app is None:
         raise errors.field_error("app_id", "No such app in this organization.")
     secret = None

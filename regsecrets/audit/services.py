@@ -56,7 +56,7 @@ def audit_record(
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     if obj is not None:
-        object_type = object_type or obj._meta.model_name
+        object_type = object_type or obj._meta.model_name or ""
         object_name = object_name or str(getattr(obj, "name", "") or obj)
     return AuditEvent.objects.create(
         organization=organization,

@@ -98,8 +98,7 @@ class ServiceInline(admin.TabularInline):
     """The app's services, read-only here: each is edited on its own page."""
 
     model = Service
-    fields = ["name", "image", "registry_secret"]
-    readonly_fields = fields
+    fields = readonly_fields = ("name", "image", "registry_secret")
     extra = 0
     show_change_link = True
     can_delete = False
@@ -182,10 +181,10 @@ class ServiceAdmin(admin.ModelAdmin):
         # A service stays in its app (and so its organization).
         return ["app", "organization", "created_at", "updated_at"] if obj else []
 
-    def get_fields(self, request: HttpRequest, obj: Service | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Service | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["app", "name", "image", "registry_secret"]
-        return [
+            return ("app", "name", "image", "registry_secret")
+        return (
             "app",
             "organization",
             "name",
@@ -193,7 +192,7 @@ class ServiceAdmin(admin.ModelAdmin):
             "registry_secret",
             "created_at",
             "updated_at",
-        ]
+        )
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "registry_secret":
