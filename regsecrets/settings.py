@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "regsecrets.accounts.middleware.CurrentOrganizationMiddleware",
+    "regsecrets.core.querystring.RefuseUnusableQueryMiddleware",
     # Last, so that it sees the outcome of authentication (django-axes' rule).
     "axes.middleware.AxesMiddleware",
 ]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from django.http import JsonResponse
 
-# gRPC-style codes, as Koyeb spells them, plus DECRYPTION_FAILED.
+# gRPC-style codes, as Koyeb spells them, plus DECRYPTION_FAILED and UNKNOWN_PROVIDER.
 INVALID_ARGUMENT = "invalid_argument"
 UNAUTHENTICATED = "unauthenticated"
 PERMISSION_DENIED = "permission_denied"
@@ -26,6 +26,8 @@ RESOURCE_EXHAUSTED = "resource_exhausted"
 INTERNAL = "internal"
 UNAVAILABLE = "unavailable"
 DECRYPTION_FAILED = "DECRYPTION_FAILED"
+# A secret stored for a provider the catalogue dropped: a state of the resource too.
+UNKNOWN_PROVIDER = "UNKNOWN_PROVIDER"
 
 # A stored ciphertext that cannot be opened is a state of the resource, not a fault
 # of the request (422 would tell clients to change their input) nor a server crash

@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from regsecrets.api import errors
+from regsecrets.core.querystring import has_unstorable_text as _unstorable
 
 MAX_QUERY_TEXT = 256
 
@@ -39,16 +40,6 @@ def read_json(request: HttpRequest, *, allow_empty: bool = False) -> dict[str, A
             bad or "body", "Text cannot contain NUL characters or unpaired surrogates."
         )
     return data
-
-
-def _unstorable(text: str) -> bool:
-    if "\x00" in text:
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _bad_string_path(value: Any, path: str) -> str | None:

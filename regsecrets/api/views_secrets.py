@@ -124,6 +124,14 @@ def secret_create(request: HttpRequest) -> JsonResponse:
 # --- one secret -------------------------------------------------------------------
 
 
+def _stored_provider(secret: Secret) -> Provider:
+    """The secret's provider; 409 (like DECRYPTION_FAILED) when the catalogue dropped it."""
+    try:
+        return services.stored_provider(secret)
+    except services.UnknownProvider as exc:
+        raise errors.ApiError(409, errors.UNKNOWN_PROVIDER, str(exc))
+
+
 def _get(request: HttpRequest, secret_id: str, *, document: bool = False) -> Secret:
     secrets = Secret.objects.all() if document else Secret.objects.defer("document")
     return get_scoped_or_404(secrets, request.organization, pk=secret_id)  # type: ignore[attr-defined]
@@ -152,7 +160,7 @@ def _update_data(
     never required again); absent optional non-secret fields are cleared by PUT and
     by a mask naming them, kept by PATCH.
     """
-    provider = get_provider(secret.provider)
+    provider = _stored_provider(secret)
     for key in PROVIDER_KEYS:
         if key != secret.provider and body.get(key) is not None:
             raise errors.field_error(

@@ -45,9 +45,11 @@ from regsecrets.registry_secrets.forms import (
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
     SecretInUse,
+    UnknownProvider,
     secret_delete,
     secret_edit_initial,
     secret_update,
+    stored_provider,
 )
 from regsecrets.registry_secrets.verification import secret_host_checks
 
@@ -197,7 +199,10 @@ class SecretAdmin(admin.ModelAdmin):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         source = tuple(request.GET.get(k, "") for k in ("app_label", "model_name", "field_name"))
         organization = request.GET.get("organization", "")
-        if source == _SERVICE_SECRET_FIELD and organization.isdigit():
+        # A plain id: str.isdigit() alone also takes digits int() refuses ("²"), and
+        # more than 18 digits overflow the driver's 64-bit integer (SQLite).
+        plain_id = organization.isascii() and organization.isdigit() and len(organization) <= 18
+        if source == _SERVICE_SECRET_FIELD and plain_id:
             queryset = queryset.filter(organization_id=int(organization))
         return queryset, may_have_duplicates
 
@@ -269,9 +274,9 @@ class SecretAdmin(admin.ModelAdmin):
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         try:
-            provider = get_provider(obj.provider)
-        except KeyError:
-            messages.warning(request, "This secret's provider is no longer in the catalogue.")
+            provider = stored_provider(obj)
+        except UnknownProvider as exc:
+            messages.warning(request, str(exc))
             return self._render_read_only(request, obj, form_url)
         if not self.has_change_permission(request, obj):
             return self._render_read_only(request, obj, form_url)

@@ -20,6 +20,7 @@ from regsecrets.core.names import validate_name
 from regsecrets.crypto import DecryptionError
 from regsecrets.crypto.fields import SecretDocument, open_document, seal_document
 from regsecrets.registries import (
+    Provider,
     ProviderResult,
     ProviderValidationError,
     credential_values,
@@ -39,6 +40,33 @@ class SecretInUse(Exception):
         self.services = services
         names = ", ".join(str(s) for s in services)
         super().__init__(f"Secret {secret.name!r} is used by {len(services)} service(s): {names}.")
+
+
+class UnknownProvider(Exception):
+    """The secret was stored for a provider the catalogue no longer has.
+
+    Its row and credentials are intact (lists, detail, reveal, verification and
+    delete read the stored metadata and document), but there is no form or rule
+    left to validate an edit with. Faces answer 409 with this message, which
+    names the stored provider key and nothing else of the secret.
+    """
+
+    def __init__(self, secret: Secret) -> None:
+        self.provider_key = secret.provider
+        super().__init__(
+            f"This secret was stored for the registry type “{secret.provider}”, which is "
+            "no longer supported, so it cannot be edited. Its credentials are kept: "
+            "create a new secret with a supported registry type, move the services "
+            "to it, then delete this one."
+        )
+
+
+def stored_provider(secret: Secret) -> Provider:
+    """The catalogue entry of a stored secret; raises UnknownProvider if it left."""
+    try:
+        return get_provider(secret.provider)
+    except KeyError:
+        raise UnknownProvider(secret) from None
 
 
 def _validation_error(errors: dict[str, list[str]]) -> ValidationError:
@@ -171,9 +199,10 @@ def secret_edit_initial(secret: Secret) -> dict[str, str]:
     """The non-secret provider inputs an edit form starts with (decrypts).
 
     Credentials are left out: edit forms start them empty, and empty keeps them.
-    Raises DecryptionError when the stored document cannot be opened.
+    Raises DecryptionError when the stored document cannot be opened, and
+    UnknownProvider when the secret's provider left the catalogue.
     """
-    provider = get_provider(secret.provider)
+    provider = stored_provider(secret)
     stored = secret_fields(secret)
     # A text input whose value is also a credential (a username typed the same as
     # the password) starts empty too: an edit page is a page a member can see.
@@ -279,7 +308,7 @@ def secret_edit_validate(
     cannot be opened and ``data`` does not replace all of it (or ``allow_repair``
     is false: a test of a damaged secret says that it is damaged).
     """
-    provider = get_provider(secret.provider)
+    provider = stored_provider(secret)
     try:
         stored = secret_fields(secret)
     except DecryptionError:
@@ -310,7 +339,7 @@ def secret_update(
     the password, the other the username) each merge over the other's result
     instead of both merging over the same old document and one change being lost.
     """
-    provider = get_provider(secret.provider)
+    provider = stored_provider(secret)
     secret_names = {f.name for f in provider.fields if f.secret}
     with transaction.atomic():
         locked = Secret.objects.select_for_update().filter(pk=secret.pk).first()

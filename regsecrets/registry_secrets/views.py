@@ -102,8 +102,8 @@ def _services_using(secret: Secret, request: HttpRequest) -> list[Any]:
 @organization_required
 def secret_list(request: HttpRequest) -> HttpResponse:
     """Metadata only (the document column is deferred): nothing here decrypts."""
-    # NUL cannot go into a PostgreSQL string; no name contains one anyway.
-    search = request.GET.get("q", "").replace("\x00", "").strip()[:64]
+    # A NUL in the query string never gets here (core.querystring answers 400).
+    search = request.GET.get("q", "").strip()[:64]
     provider_slug = request.GET.get("provider", "")
     provider = None
     if provider_slug:
@@ -269,9 +269,11 @@ def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
     """Credential fields start empty; an empty field keeps the stored value."""
     secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
     try:
-        provider = get_provider(secret.provider)
-    except KeyError:
-        raise Http404("This secret's provider is no longer supported.")
+        provider = services.stored_provider(secret)
+    except services.UnknownProvider as exc:
+        # The secret is there; it is the edit that cannot be served.
+        messages.error(request, str(exc))
+        return _render_detail(request, secret, status=409)
     form_class = provider_form_class(provider, editing=True)
     try:
         initial = services.secret_edit_initial(secret)
@@ -470,9 +472,9 @@ def secret_edit_test(request: HttpRequest, pk: UUID) -> JsonResponse:
     """
     secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
     try:
-        provider = get_provider(secret.provider)
-    except KeyError:
-        raise Http404("This secret's provider is no longer supported.")
+        provider = services.stored_provider(secret)
+    except services.UnknownProvider as exc:
+        return _json_error(str(exc), 409)
     form = provider_form_class(provider, editing=True)(request.POST, request.FILES)
 
     def validate(data: dict[str, Any]) -> ProviderResult:

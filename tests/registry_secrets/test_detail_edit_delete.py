@@ -251,6 +251,7 @@ def test_forms_carry_csrf_tokens_and_pages_have_no_inline_code(alice_client, sec
         url(secret, "edit"),
         url(secret, "delete"),
     ]
+    post_forms = 0
     for page in pages:
         response = alice_client.get(page)
         assert response.status_code == 200, page
@@ -261,6 +262,9 @@ def test_forms_carry_csrf_tokens_and_pages_have_no_inline_code(alice_client, sec
         assert not re.search(r"\son[a-z]+=", html), page
         for form in re.findall(r"<form[^>]*method=\"post\"[^>]*>.*?</form>", html, re.S):
             assert "csrfmiddlewaretoken" in form, page
+            post_forms += 1
+    # Each create page, the edit page and the delete page have one: the loop checked them.
+    assert post_forms >= len(VALID) + 2
 
 
 def test_posts_without_csrf_token_are_refused(alice, org, secret):

@@ -147,6 +147,11 @@ def test_list_never_decrypts(alice_client, org, make_secret, monkeypatch):
     assert "healthy" in html
 
 
-@pytest.mark.parametrize("params", [{"q": "x" * 500}, {"q": "\x00"}, {"provider": "<script>"}])
+@pytest.mark.parametrize("params", [{"q": "x" * 500}, {"provider": "<script>"}])
 def test_odd_filters_do_not_break_the_list(alice_client, params):
     assert alice_client.get(LIST_URL, params).status_code == 200
+
+
+def test_a_nul_in_the_search_is_refused_before_the_list_reads_it(alice_client):
+    # PostgreSQL cannot compare text with a NUL; core.querystring answers first.
+    assert alice_client.get(LIST_URL, {"q": "a\x00b"}).status_code == 400

@@ -133,6 +133,7 @@ def scan_database(needles: set[str]) -> int:
 
 
 def scan_audit(needles: set[str]) -> None:
+    assert AuditEvent.objects.exists(), "no audit event: the scan would check nothing"
     for event in AuditEvent.objects.all():
         text = " ".join(
             [event.action, event.object_name, event.user_agent, json.dumps(event.details)]
@@ -158,7 +159,9 @@ def scan_records(records: Iterable[logging.LogRecord], needles: set[str]) -> int
 
 
 def scan_migrations(needles: set[str]) -> None:
-    for path in ROOT.glob("regsecrets/**/migrations/*.py"):
+    paths = list(ROOT.glob("regsecrets/**/migrations/*.py"))
+    assert paths, f"no migrations under {ROOT}: the scan would check nothing"
+    for path in paths:
         assert_clean(str(path), path.read_text(), needles)
 
 
