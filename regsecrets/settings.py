@@ -237,5 +237,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("REGSECRETS_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # At DEBUG these log whole requests and responses, minted tokens and the
+        # temporary credentials of an assumed role among them.
+        "botocore": {"level": "INFO"},
+        "boto3": {"level": "INFO"},
+        "google.auth": {"level": "INFO"},
+    },
 }
