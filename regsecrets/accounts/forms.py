@@ -6,6 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.validators import MaxLengthValidator
 
 from regsecrets.accounts.models import Organization, Role
+from regsecrets.accounts.services import EMAIL_TAKEN, SLUG_TAKEN, email_taken
 
 
 class SignupForm(UserCreationForm):
@@ -17,8 +18,8 @@ class SignupForm(UserCreationForm):
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
+        if email_taken(email):
+            raise forms.ValidationError(EMAIL_TAKEN, code="unique")
         return email
 
 
@@ -46,6 +47,9 @@ class OrganizationForm(forms.ModelForm):
         model = Organization
         fields = ("name", "slug")
         help_texts = {"slug": "Lowercase letters, digits and dashes; used in commands and URLs."}
+        # The model's unique check can see a slug another request took a moment ago:
+        # one message, whichever check notices.
+        error_messages = {"slug": {"unique": SLUG_TAKEN}}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -54,9 +58,12 @@ class OrganizationForm(forms.ModelForm):
     def clean_slug(self) -> str:
         from django.utils.text import slugify
 
-        slug = self.cleaned_data.get("slug") or slugify(self.cleaned_data.get("name", ""))
+        slug = self.cleaned_data.get("slug")
+        if not slug:
+            # Derived from the name (up to 100 characters): keep it within the column.
+            slug = slugify(self.cleaned_data.get("name", ""))[:64].strip("-")
         if slug and Organization.objects.filter(slug=slug).exists():
-            raise forms.ValidationError("This slug is taken; choose another.")
+            raise forms.ValidationError(SLUG_TAKEN, code="unique")
         return slug
 
 

@@ -4,8 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
@@ -16,6 +15,7 @@ from regsecrets.accounts.models import Membership, Role
 from regsecrets.accounts.scoping import SESSION_KEY, organization_required, require_manager
 from regsecrets.accounts.services import (
     MembershipError,
+    MembershipNotAllowed,
     membership_add,
     membership_set_role,
     organization_create,
@@ -38,8 +38,8 @@ def signup(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password1"],
                 request=request,
             )
-        except IntegrityError:
-            form.add_error("username", "A user with that username already exists.")
+        except ValidationError as exc:  # taken by a concurrent sign-up since the form checked
+            form.add_error(None, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Your personal organization is ready.")
@@ -51,15 +51,19 @@ def signup(request: HttpRequest) -> HttpResponse:
 def organization_create_view(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        organization = organization_create(
-            name=form.cleaned_data["name"],
-            slug=form.cleaned_data["slug"],
-            owner=request.user,
-            request=request,
-        )
-        request.session[SESSION_KEY] = organization.pk
-        messages.success(request, f"Organization “{organization.name}” created.")
-        return redirect("organization_detail")
+        try:
+            organization = organization_create(
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                owner=request.user,
+                request=request,
+            )
+        except ValidationError as exc:  # e.g. a double submit: the slug was taken meanwhile
+            form.add_error(None, exc)
+        else:
+            request.session[SESSION_KEY] = organization.pk
+            messages.success(request, f"Organization “{organization.name}” created.")
+            return redirect("organization_detail")
     return render(request, "accounts/organization_form.html", {"form": form})
 
 
@@ -106,6 +110,8 @@ def organization_detail(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                     request=request,
                 )
+            except MembershipNotAllowed as exc:  # the actor's role changed meanwhile
+                raise PermissionDenied(str(exc))
             except MembershipError as exc:
                 form.add_error("username", str(exc))
             else:
@@ -150,6 +156,10 @@ def membership_role(request: HttpRequest, membership_id: int) -> HttpResponse:
             actor=request.user,
             request=request,
         )
+    except MembershipNotAllowed as exc:
+        # The checks above read the actor's role when the request began; the service
+        # reads it again under the organization lock, so a concurrent demotion counts.
+        raise PermissionDenied(str(exc))
     except MembershipError as exc:
         messages.error(request, str(exc))
     else:

@@ -141,6 +141,8 @@ def service_create(request: HttpRequest) -> JsonResponse:
             actor=request.user,
             request=request,
         )
+    except App.DoesNotExist:  # deleted since the lookup above: answer as if it came later
+        raise errors.field_error("app_id", "No such app in this organization.")
     except ValidationError as exc:
         fields = errors.fields_from(exc.message_dict, {**_SERVICE_FIELDS, "name": name_path})
         if (

@@ -3,6 +3,12 @@
 The browser forms and the /v1 API both call these functions, so the matching rule
 and the audit trail are the same whichever face is used. Matching reads the
 secret's clear ``hosts`` metadata only: nothing is decrypted here.
+
+Lock order (PostgreSQL row locks; SQLite serialises writers): app, then registry
+secret, then service. A service write locks its app and its secret before it
+validates, so a concurrent delete of either is seen before the insert, never as a
+foreign-key violation at commit; ``secret_delete`` locks the secret before it looks
+for services that use it, so one of the two always sees the other.
 """
 
 from __future__ import annotations
@@ -101,7 +107,13 @@ def app_create(
 
 @transaction.atomic
 def app_delete(*, app: App, actor: Any = None, request: HttpRequest | None = None) -> None:
-    """Delete an app and its services (each service deletion is audited)."""
+    """Delete an app and its services (each service deletion is audited).
+
+    The app row is locked first, so a service being created in it either commits
+    before (and is deleted here) or finds the app gone.
+    """
+    if not App.objects.select_for_update().filter(pk=app.pk).exists():
+        return  # deleted by a concurrent request: what the caller wanted holds
     for service in app.services.all():
         service_delete(service=service, actor=actor, request=request)
     audit_record(
@@ -143,6 +155,33 @@ def _validated_service_input(
     return image
 
 
+SECRET_GONE = "This secret was deleted; choose another, or none for a public image."
+
+
+def _lock_app_and_secret(app: App, registry_secret: Secret | None) -> Secret | None:
+    """Lock the app, then the secret (the module's lock order); return the secret as stored now.
+
+    Raises App.DoesNotExist when the app was deleted meanwhile, and ValidationError
+    keyed "registry_secret" when the secret was: the same field the form and the
+    API answer for a secret that is not there.
+    """
+    if not App.objects.select_for_update().filter(pk=app.pk).exists():
+        raise App.DoesNotExist(f"App {app.pk} was deleted.")
+    if registry_secret is None:
+        return None
+    # The row as it is now (hosts may have changed too), read under its lock.
+    locked = (
+        Secret.objects.select_for_update()
+        .defer("document")
+        .filter(pk=registry_secret.pk)
+        .first()
+    )
+    if locked is None:
+        raise ValidationError({"registry_secret": [ValidationError(SECRET_GONE, code="gone")]})
+    return locked
+
+
+@transaction.atomic
 def service_create(
     *,
     app: App,
@@ -154,8 +193,10 @@ def service_create(
 ) -> Service:
     """Create a service; raises ValidationError keyed "name", "image", "registry_secret".
 
-    The secret must belong to the app's organization and serve the image.
+    The secret must belong to the app's organization and serve the image. Raises
+    App.DoesNotExist if the app was deleted by a concurrent request.
     """
+    registry_secret = _lock_app_and_secret(app, registry_secret)
     image = _validated_service_input(
         app=app, name=name, image=image, registry_secret=registry_secret
     )
@@ -200,6 +241,7 @@ def service_delete(
     service.delete()
 
 
+@transaction.atomic
 def service_update(
     *,
     service: Service,
@@ -210,8 +252,17 @@ def service_update(
     request: HttpRequest | None = None,
 ) -> Service:
     """Change a service's name, image or secret (None removes it), with the same
-    rules as service_create; raises ValidationError keyed by field.
+    rules as service_create; raises ValidationError keyed by field, and
+    Service.DoesNotExist (or App.DoesNotExist) if it was deleted meanwhile.
     """
+    registry_secret = _lock_app_and_secret(service.app, registry_secret)
+    # Lock, then read: "before" (for the audit) is the row as stored now, and a
+    # service deleted meanwhile is not saved back (save() would insert it again).
+    service = (
+        Service.objects.select_for_update(of=("self",))
+        .select_related("app", "organization")
+        .get(pk=service.pk)
+    )
     image = _validated_service_input(
         app=service.app,
         name=name,

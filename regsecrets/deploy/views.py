@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -199,6 +199,10 @@ def _service_form_page(
                     saved = services.service_update(service=service, **fields)
             except ValidationError as exc:
                 form.add_error(None, exc)
+            except ObjectDoesNotExist:
+                # The app or service was deleted while this form was on its way: the
+                # same answer as a request that arrives after the deletion.
+                raise Http404("No such app or service.")
             else:
                 verb = "created" if service is None else "saved"
                 messages.success(request, f"Service “{saved.name}” {verb}.")

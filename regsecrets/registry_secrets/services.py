@@ -364,8 +364,15 @@ def secret_update(
 
 
 def secret_delete(*, secret: Secret, actor: Any = None, request: HttpRequest | None = None) -> None:
-    """Delete the secret unless a service references it (refused with SecretInUse)."""
+    """Delete the secret unless a service references it (refused with SecretInUse).
+
+    Lock, then look: the row lock (taken before any service is read, the order
+    deploy.services uses too) makes a service being created with this secret
+    either commit first, and be found here, or wait and find the secret gone.
+    """
     with transaction.atomic():
+        if not Secret.objects.select_for_update().filter(pk=secret.pk).exists():
+            return  # deleted by a concurrent request: what the caller wanted holds
         services = list(secret.services.select_related("app").order_by("app__name", "name"))
         if services:
             raise SecretInUse(secret, services)

@@ -118,3 +118,62 @@ def test_member_without_organization_is_sent_to_create_one(client, make_user):
     response = client.get(reverse("organization_detail"))
     assert response.status_code == 302
     assert response["Location"] == reverse("organization_create")
+
+
+def test_a_name_longer_than_a_slug_gets_a_slug_that_fits(alice_client):
+    name = "Very long organization name " * 3  # 84 characters, within the name's 100
+    response = alice_client.post(reverse("organization_create"), {"name": name, "slug": ""})
+    assert response.status_code == 302
+    slug = Organization.objects.get(name=name.strip()).slug
+    assert len(slug) <= 64
+    assert not slug.endswith("-")
+
+
+def test_the_role_service_checks_the_actors_role_as_it_is_now(make_user, make_org, alice):
+    from regsecrets.accounts.services import MembershipNotAllowed, membership_set_role
+
+    second = make_user("second")
+    organization = make_org(alice, "team", members={second: Role.OWNER})
+    # The second owner was demoted after their page loaded: the service reads the
+    # role again, so they can no longer take the owner role away from anyone.
+    Membership.objects.filter(organization=organization, user=second).update(role=Role.ADMIN)
+    alice_membership = Membership.objects.get(organization=organization, user=alice)
+    with pytest.raises(MembershipNotAllowed):
+        membership_set_role(membership=alice_membership, role=Role.MEMBER, actor=second)
+    alice_membership.refresh_from_db()
+    assert alice_membership.role == Role.OWNER
+
+
+def test_a_demoted_owner_posting_a_stale_role_form_is_refused(client, make_user, make_org, alice):
+    second = make_user("second")
+    organization = make_org(alice, "team", members={second: Role.OWNER})
+    client.force_login(second)
+    session = client.session
+    session["organization_id"] = organization.pk
+    session.save()
+    Membership.objects.filter(organization=organization, user=second).update(role=Role.ADMIN)
+    alice_membership = Membership.objects.get(organization=organization, user=alice)
+    response = client.post(reverse("membership_role", args=[alice_membership.pk]), {"role": "member"})
+    assert response.status_code == 403
+    alice_membership.refresh_from_db()
+    assert alice_membership.role == Role.OWNER
+
+
+def test_adding_an_existing_member_through_the_service_is_a_clear_error(org, bob):
+    from regsecrets.accounts.services import MembershipError, membership_add
+
+    membership_add(organization=org, user=bob, role=Role.MEMBER)
+    with pytest.raises(MembershipError, match="already a member"):
+        membership_add(organization=org, user=bob, role=Role.ADMIN)
+    assert Membership.objects.get(organization=org, user=bob).role == Role.MEMBER
+
+
+def test_organization_service_refuses_a_taken_slug_with_a_slug_field_error(alice, org):
+    from django.core.exceptions import ValidationError
+
+    from regsecrets.accounts.services import SLUG_TAKEN, organization_create
+
+    with pytest.raises(ValidationError) as refused:
+        organization_create(name="Acme again", slug="acme", owner=alice)
+    assert refused.value.message_dict == {"slug": [SLUG_TAKEN]}
+    assert Organization.objects.filter(slug="acme").count() == 1

@@ -29,5 +29,8 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown user {owner!r}.")
         if Organization.objects.filter(slug=slug).exists():
             raise CommandError(f"An organization with slug {slug!r} already exists.")
-        organization = organization_create(name=name or slug, slug=slug, owner=user)
+        try:
+            organization = organization_create(name=name or slug, slug=slug, owner=user)
+        except ValidationError:  # taken by a concurrent request since the check above
+            raise CommandError(f"An organization with slug {slug!r} already exists.")
         self.stdout.write(f"Created organization {organization.slug} owned by {owner}.")
