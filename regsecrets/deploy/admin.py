@@ -1,9 +1,10 @@
 """Apps and services in the admin, written through the deploy service functions.
 
 A service's secret is picked with an autocomplete narrowed to the service's
-organization (a convenience), and the form refuses another organization's
-secret or one that does not serve the image (the rule), exactly as the site
-and the API do. Lists never select a secret's ciphertext.
+organization (a convenience); the form asks deploy.services to judge the input
+(``service_validate``: name free in the app, image parses, secret of the same
+organization that serves the image), so the rules are the site's and the API's.
+Lists never select a secret's ciphertext.
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ from regsecrets.deploy.models import App, Service
 from regsecrets.deploy.services import (
     app_create,
     app_delete,
-    check_image,
-    check_secret_matches_image,
     service_create,
     service_delete,
     service_update,
+    service_validate,
 )
 from regsecrets.registry_secrets.models import Secret
 
@@ -47,7 +47,7 @@ class OrganizationAutocompleteSelect(AutocompleteSelect):
 
 
 class ServiceAdminForm(forms.ModelForm):
-    """The site's rules for a service's secret: same organization, serves the image."""
+    """The service's fields, judged by ``service_validate`` (the site's and the API's rules)."""
 
     class Meta:
         model = Service
@@ -55,43 +55,27 @@ class ServiceAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        # The app is read-only once the service exists.
         app = cleaned.get("app") or (self.instance.app if self.instance.app_id else None)
-        secret = cleaned.get("registry_secret")
-        image = cleaned.get("image")
-        if image is not None:
-            try:
-                cleaned["image"] = image = check_image(image)
-            except ValidationError as exc:
-                self._add_errors(exc)
-                return cleaned
-        name = cleaned.get("name")
-        if (
-            not self.instance._state.adding
-            and name
-            and Service.objects.filter(app_id=self.instance.app_id, name=name)
-            .exclude(pk=self.instance.pk)
-            .exists()
-        ):
-            # The app is read-only on change, so the model's unique check skips it.
-            self.add_error("name", f"A service named “{name}” already exists in {app.name}.")
-        if secret is None or app is None:
+        if app is None:
             return cleaned
-        if secret.organization_id != app.organization_id:
-            self.add_error(
-                "registry_secret",
-                f"The secret “{secret.name}” belongs to another organization than "
-                f"the app “{app.name}”.",
+        try:
+            cleaned["image"] = service_validate(
+                app=app,
+                name=cleaned.get("name"),
+                image=cleaned.get("image"),
+                registry_secret=cleaned.get("registry_secret"),
+                service=None if self.instance._state.adding else self.instance,
             )
-        elif image:
-            try:
-                check_secret_matches_image(secret, image)
-            except ValidationError as exc:
-                self._add_errors(exc)
+        except ValidationError as exc:
+            # Keyed by field. A field the form already refused keeps its own message;
+            # a name clash here also stands in for the model's unique check, which
+            # skips fields that have errors.
+            for field, messages in exc.message_dict.items():
+                target = field if field in self.fields else None
+                if target is None or not self.has_error(target):
+                    self.add_error(target, messages)
         return cleaned
-
-    def _add_errors(self, exc: ValidationError) -> None:
-        for field, messages in exc.message_dict.items():
-            self.add_error(field if field in self.fields else None, messages)
 
 
 class ServiceInline(admin.TabularInline):

@@ -101,23 +101,3 @@ class ServiceForm(forms.Form):
         except InvalidImageReference as exc:
             raise forms.ValidationError(str(exc), code="invalid_image")
         return image
-
-
-class ConfirmDeleteForm(forms.Form):
-    """Deleting asks for the name to be typed, as a guard against the wrong row."""
-
-    confirm_name = forms.CharField(
-        label="Type the name to confirm",
-        max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
-
-    def __init__(self, *args: Any, expected: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.expected = expected
-
-    def clean_confirm_name(self) -> str:
-        value = self.cleaned_data["confirm_name"].strip()
-        if value != self.expected:
-            raise forms.ValidationError("The name does not match.", code="mismatch")
-        return value

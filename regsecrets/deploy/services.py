@@ -122,17 +122,25 @@ def app_delete(*, app: App, actor: Any = None, request: HttpRequest | None = Non
     app.delete()
 
 
-def _validated_service_input(
-    *, app: App, name: Any, image: Any, registry_secret: Secret | None, exclude_pk: Any = None
+def service_validate(
+    *,
+    app: App,
+    name: Any,
+    image: Any,
+    registry_secret: Secret | None,
+    service: Service | None = None,
 ) -> str:
-    """The rules shared by create and update; returns the normalized image.
+    """The rules of service_create (and, given ``service``, service_update), without saving.
 
-    Raises ValidationError keyed "name", "image", "registry_secret": the name is
-    unique in the app, the image parses, and the secret belongs to the app's
-    organization and serves the image (stored host metadata, no decryption).
+    Returns the normalized image. Raises ValidationError keyed "name", "image",
+    "registry_secret": the name is unique in the app, the image parses, and the
+    secret belongs to the app's organization and serves the image (stored host
+    metadata, no decryption). Forms that show errors before saving (the admin)
+    call it from their validation.
     """
     errors: dict[str, list[str]] = {}
     name_errors = _name_errors(name)
+    exclude_pk = service.pk if service is not None else None
     clash = Service.objects.filter(app_id=app.pk, name=name).exclude(pk=exclude_pk)
     if name_errors:
         errors["name"] = name_errors
@@ -197,9 +205,7 @@ def service_create(
     App.DoesNotExist if the app was deleted by a concurrent request.
     """
     registry_secret = _lock_app_and_secret(app, registry_secret)
-    image = _validated_service_input(
-        app=app, name=name, image=image, registry_secret=registry_secret
-    )
+    image = service_validate(app=app, name=name, image=image, registry_secret=registry_secret)
     try:
         with transaction.atomic():
             service = Service.objects.create(
@@ -263,12 +269,8 @@ def service_update(
         .select_related("app", "organization")
         .get(pk=service.pk)
     )
-    image = _validated_service_input(
-        app=service.app,
-        name=name,
-        image=image,
-        registry_secret=registry_secret,
-        exclude_pk=service.pk,
+    image = service_validate(
+        app=service.app, name=name, image=image, registry_secret=registry_secret, service=service
     )
     before = {
         "name": service.name,

@@ -23,26 +23,24 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from regsecrets.accounts.scoping import get_scoped_or_404, organization_required, require_manager
+from regsecrets.core.forms import ConfirmDeleteForm
 from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.crypto import DecryptionError
 from regsecrets.deploy import selectors, services
-from regsecrets.deploy.forms import (
-    NEW_SECRET,
-    AppForm,
-    ConfirmDeleteForm,
-    ServiceForm,
-    secret_label,
-)
+from regsecrets.deploy.forms import NEW_SECRET, AppForm, ServiceForm, secret_label
 from regsecrets.deploy.models import App, Service
 from regsecrets.registries import (
-    PROVIDERS,
     InvalidImageReference,
     Provider,
     display_host,
     parse_image_reference,
     provider_by_slug,
 )
-from regsecrets.registry_secrets.forms import create_secret_from_form, provider_form_class
+from regsecrets.registry_secrets.forms import (
+    create_secret_from_form,
+    provider_cards,
+    provider_form_class,
+)
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.verification import secret_verify_image
 
@@ -216,7 +214,7 @@ def _service_form_page(
             "form": form,
             "form_url": form_url,
             "suggestions": suggestions,
-            "providers": PROVIDERS,
+            "providers": provider_cards("deploy:inline_secret_fields"),
         },
     )
 

@@ -1,28 +1,27 @@
 """The registry secret admin: metadata lists, catalogue forms, write-only credentials.
 
-The admin is one more face over the service functions: adding and changing go
-through ``secret_create`` / ``secret_update`` with the provider catalogue's own
-form classes (``provider_form_class``), so there is no second implementation of
-any provider. Lists read clear metadata only (the ciphertext column is deferred);
-the change page decrypts once to prefill the non-secret inputs, as the site's
-edit page does, and never renders a credential or a ciphertext.
+Built on the admin's own hooks, the way django.contrib.auth's UserAdmin is: adding
+takes two steps (organization and provider, then that provider's form), and
+``get_form`` returns the provider catalogue's own form class (``admin_form_class``),
+so there is no second implementation of any provider. The form's validation asks
+the services to judge the input (``secret_create_prepare`` / ``secret_update_prepare``),
+so their errors land on the fields through the normal change form flow; ``save_model``
+then writes what they prepared and ``delete_model`` deletes through ``secret_delete``.
+Lists read clear metadata only (the ciphertext column is deferred); the change page
+decrypts once per request, and never renders a credential or a ciphertext.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected as django_delete_selected
-from django.contrib.admin.exceptions import DisallowedModelAdminToField
-from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -33,22 +32,22 @@ from django.views.decorators.debug import sensitive_post_parameters
 from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
 from regsecrets.crypto import DecryptionError, get_keyring
-from regsecrets.crypto.fields import reseal
-from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider
+from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
 from regsecrets.registry_secrets.client_options import client_options
-from regsecrets.registry_secrets.forms import (
-    SecretForm,
-    create_secret_from_form,
-    provider_form_class,
-    upload_was_dropped,
-)
+from regsecrets.registry_secrets.forms import SecretForm, provider_form_class, upload_was_dropped
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
+    PreparedCreate,
+    PreparedUpdate,
     SecretInUse,
     UnknownProvider,
+    secret_create_apply,
+    secret_create_prepare,
     secret_delete,
     secret_edit_initial,
-    secret_update,
+    secret_reencrypt,
+    secret_update_apply,
+    secret_update_prepare,
     stored_provider,
 )
 from regsecrets.registry_secrets.verification import secret_host_checks
@@ -57,53 +56,115 @@ from regsecrets.registry_secrets.verification import secret_host_checks
 MAX_SECRETS_PER_TEST = 10
 # The only caller whose autocomplete results are narrowed to one organization.
 _SERVICE_SECRET_FIELD = ("deploy", "service", "registry_secret")
+_CHANGE_HELP = (
+    "Credential inputs start empty and are never shown again; "
+    "leave one empty to keep the stored value."
+)
 
 sensitive_post = method_decorator(sensitive_post_parameters())
 
 
-def _provider_label(key: str) -> str:
-    try:
-        return get_provider(key).label
-    except KeyError:  # a provider the catalogue dropped: the stored key still says what it was
-        return key
+def _undecryptable(secret: Secret, error: DecryptionError) -> str:
+    return (
+        f"Secret “{secret.name}” cannot be decrypted (key id {error.kid or 'unknown'}): "
+        "is that key still in REGSECRETS_ENCRYPTION_KEYS?"
+    )
+
+
+class _ServiceJudgedForm:
+    """Mixed into a provider's form by ``admin_form_class``.
+
+    Where a ModelForm would build and validate a model instance, the services judge
+    the input: their ValidationErrors land on the fields, and what they prepared (a
+    sealed, unsaved row; on an edit the row is locked until the admin's transaction
+    ends) becomes the form's instance, which ``SecretAdmin.save_model`` writes. So
+    the input is validated, and the stored document decrypted, once per request.
+    """
+
+    # Set on the class by SecretAdmin.get_form: the change form's non-secret inputs.
+    prefill: dict[str, str] | None = None
+    prepared: PreparedCreate | PreparedUpdate | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.prefill and not self.is_bound:  # type: ignore[attr-defined]
+            self.initial.update(self.prefill)  # type: ignore[attr-defined]
+
+    def _post_clean(self) -> None:
+        form: Any = self
+        if form.errors:
+            return
+        try:
+            if form.editing:
+                # No repair from the admin: a document it cannot read is an error here.
+                self.prepared = secret_update_prepare(
+                    secret=form.instance, data=form.provider_data(), allow_repair=False
+                )
+            else:
+                self.prepared = secret_create_prepare(
+                    organization=form.cleaned_data["organization"],
+                    name=form.cleaned_data["name"],
+                    provider=form.provider.key,
+                    data=form.provider_data(),
+                )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except DecryptionError as exc:
+            form.add_error(None, _undecryptable(form.instance, exc))
+        else:
+            form.instance = self.prepared.secret
+
+
+class _NoInputsForm(forms.ModelForm):
+    """The change form of a secret the page offers no inputs for (view only, or a
+    document it could not read). Saving it is refused when the provider left the
+    catalogue, which leaves no form or rule to validate an edit with."""
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            stored_provider(self.instance)
+        except UnknownProvider as exc:
+            raise ValidationError(str(exc)) from None
+        return super().clean()
 
 
 def admin_form_class(provider: Provider, *, editing: bool) -> type[SecretForm]:
     """The site's form for ``provider``, made a ModelForm so the admin can render it.
 
     The add form gains the organization choice; the edit form has the provider's
-    inputs only (name and provider are fixed once created). Neither has a model
-    field the admin would save: saving is secret_create / secret_update's job.
+    inputs only (name and provider are fixed once created). No model field is
+    saved from them: the services judge and save (see ``_ServiceJudgedForm``).
     """
     base = provider_form_class(provider, editing=editing)
     meta = type("Meta", (), {"model": Secret, "fields": [] if editing else ["organization"]})
-    attrs = {"Meta": meta, "__module__": __name__, "_post_clean": _skip_model_validation}
-    return type(f"Admin{base.__name__}", (base, forms.ModelForm), attrs)
+    bases = (_ServiceJudgedForm, base, forms.ModelForm)
+    return type(f"Admin{base.__name__}", bases, {"Meta": meta, "__module__": __name__})
 
 
-def _skip_model_validation(form: forms.ModelForm) -> None:
-    """No model instance is built from these forms: the service functions validate
-    and save. (Model validation would otherwise check whichever provider inputs
-    share a model field's name, such as ``username``, against the stored row.)"""
+def _provider_inputs(provider: Provider, *, editing: bool) -> list[str]:
+    return [
+        name
+        for name in provider_form_class(provider, editing=editing).base_fields
+        if name != "name"
+    ]
 
 
-def _services_count() -> Coalesce:
+def _services_count() -> Subquery:
     """Count of services per secret, as a correlated subquery rather than a JOIN.
 
     A JOIN + GROUP BY would group by every column, the ciphertext included, in
     each query built on the admin's queryset (the key id filter's DISTINCT, the
-    autocomplete); the subquery leaves the row alone.
+    autocomplete); the subquery, over the secret's own ``services`` relation,
+    leaves the row alone.
     """
-    from regsecrets.deploy.models import Service
-
     counts = (
-        Service.objects.filter(registry_secret=OuterRef("pk"))
+        Secret.objects.filter(pk=OuterRef("pk"))
         .order_by()
-        .values("registry_secret")
-        .annotate(n=Count("pk"))
+        .values("pk")
+        .annotate(n=Count("services"))
         .values("n")
     )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+    return Subquery(counts, output_field=IntegerField())
 
 
 class ChooseProviderForm(forms.Form):
@@ -160,7 +221,10 @@ class SecretAdmin(admin.ModelAdmin):
 
     @admin.display(description="provider", ordering="provider")
     def provider_label(self, obj: Secret) -> str:
-        return _provider_label(obj.provider)
+        try:
+            return get_provider(obj.provider).label
+        except KeyError:  # a provider the catalogue dropped: the stored key says what it was
+            return obj.provider
 
     @admin.display(description="registry hosts")
     def registry_hosts(self, obj: Secret) -> str:
@@ -193,8 +257,8 @@ class SecretAdmin(admin.ModelAdmin):
         """Narrow the service form's autocomplete to the service's organization.
 
         The Service admin forwards ``organization`` in the autocomplete URL; the
-        Service form's clean still refuses another organization's secret, so
-        this is a convenience, not the rule.
+        service rules still refuse another organization's secret, so this is a
+        convenience, not the rule.
         """
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         source = tuple(request.GET.get(k, "") for k in ("app_label", "model_name", "field_name"))
@@ -211,188 +275,158 @@ class SecretAdmin(admin.ModelAdmin):
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        self._check_to_field(request)
         choice = ChooseProviderForm(
             request.GET if "provider" in request.GET else None,
             initial={"organization": request.GET.get("organization")},
         )
         if not choice.is_valid():
-            return self._render_choose(request, choice)
-        provider = get_provider(choice.cleaned_data["provider"])
-        form_class = admin_form_class(provider, editing=False)
-        if request.method == "POST":
-            form = form_class(request.POST, request.FILES)
-            form.upload_dropped = upload_was_dropped(request)
-            if form.is_valid():
-                secret = create_secret_from_form(
-                    form,
-                    organization=form.cleaned_data["organization"],
-                    actor=request.user,
-                    request=request,
-                )
-                if secret is not None:
-                    self.log_addition(request, secret, [{"added": {}}])
-                    return self.response_add(request, secret)
-        else:
-            form = form_class(initial={"organization": choice.cleaned_data["organization"]})
-        return self._render_form(request, form, provider, obj=None, form_url=form_url)
+            return self.choose_provider_view(request, choice)
+        provider = provider_by_slug(choice.cleaned_data["provider"])
+        extra_context = {"title": f"Add {provider.label} secret", **(extra_context or {})}
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ValidationError:
+            # Another request took the name between this form's validation and its
+            # save (the unique constraint decided, and the transaction was rolled
+            # back). Validating again puts the clash on the name field.
+            return super().add_view(request, form_url, extra_context)
 
-    def _render_choose(self, request: HttpRequest, choice: ChooseProviderForm) -> HttpResponse:
+    def choose_provider_view(
+        self, request: HttpRequest, choice: ChooseProviderForm
+    ) -> TemplateResponse:
+        """Step one: a GET form whose answer (?organization=&provider=) opens step two.
+
+        Every other query parameter (the admin's popup and to-field markers) is
+        carried through unchanged, so step two is the admin's own add view.
+        """
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
             "title": "Add secret: organization and provider",
             "opts": self.opts,
             "form": choice,
-            "providers": PROVIDERS,
-            "is_popup": IS_POPUP_VAR in request.GET,
-            "is_popup_var": IS_POPUP_VAR,
-            "to_field": request.GET.get(TO_FIELD_VAR),
-            "to_field_var": TO_FIELD_VAR,
+            "carry": [(k, v) for k, v in request.GET.items() if k not in choice.fields],
             "has_view_permission": self.has_view_permission(request),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.add_choose_template, context)
 
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        choice = ChooseProviderForm(request.GET)
+        if choice.is_valid():
+            initial["organization"] = choice.cleaned_data["organization"]
+        return initial
+
     # --- Change: credentials write-only, provider and name fixed ------------------------
     @sensitive_post
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> HttpResponse:
-        to_field = self._check_to_field(request)
-        obj = self.get_object(request, unquote(object_id), to_field)
-        if request.method == "POST":
-            if not self.has_change_permission(request, obj):
-                raise PermissionDenied
-        elif not self.has_view_or_change_permission(request, obj):
-            raise PermissionDenied
-        if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        try:
-            provider = stored_provider(obj)
-        except UnknownProvider as exc:
-            messages.warning(request, str(exc))
-            return self._render_read_only(request, obj, form_url)
-        if not self.has_change_permission(request, obj):
-            return self._render_read_only(request, obj, form_url)
-        try:
-            # Non-secret inputs only; credentials start empty (empty keeps).
-            initial = secret_edit_initial(obj)
-        except DecryptionError as exc:
-            self._decryption_message(request, obj, exc)
-            return self._render_read_only(request, obj, form_url)
-        form_class = admin_form_class(provider, editing=True)
-        if request.method == "POST":
-            form = form_class(request.POST, request.FILES, instance=obj, initial=initial)
-            form.upload_dropped = upload_was_dropped(request)
-            if form.is_valid():
+    def change_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return super().change_view(request, *args, **kwargs)
+
+    def _editing(
+        self, request: HttpRequest, obj: Secret
+    ) -> tuple[Provider, dict[str, str] | None] | None:
+        """The provider whose inputs the change page offers, with their prefill; None
+        when it offers none. Decided once per request and row (get_fieldsets and
+        get_form both ask): a GET decrypts to prefill the non-secret inputs, and a
+        document that cannot be opened or a provider the catalogue dropped leaves the
+        page its metadata and a message; a POST does not decrypt here, the form's
+        validation does, under the row lock.
+        """
+        if not hasattr(obj, "_admin_editing"):
+            editing = None
+            if self.has_change_permission(request, obj):
                 try:
-                    updated = secret_update(
-                        secret=obj, data=form.provider_data(), actor=request.user, request=request
-                    )
-                except ValidationError as exc:
-                    form.add_service_errors(exc)
+                    provider = stored_provider(obj)
+                    editing = (provider, None)
+                    if request.method != "POST":
+                        editing = (provider, secret_edit_initial(obj))
+                except UnknownProvider as exc:
+                    if request.method != "POST":  # a POST gets it as the form's error
+                        messages.warning(request, str(exc))
                 except DecryptionError as exc:
+                    editing = None
                     self._decryption_message(request, obj, exc)
-                    return self._render_read_only(request, obj, form_url)
-                else:
-                    message = self.construct_change_message(request, form, [], False)
-                    self.log_change(request, updated, message)
-                    return self.response_change(request, updated)
+            obj._admin_editing = editing  # type: ignore[attr-defined]
+        return obj._admin_editing  # type: ignore[attr-defined]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Secret | None = None) -> list[Any]:
+        if obj is None:
+            provider = self._chosen_provider(request)
+            query = urlencode([(k, v) for k, v in request.GET.items() if k != "provider"])
+            choose_url = f"{reverse('admin:registry_secrets_secret_add')}?{query}"
+            description = format_html(
+                '{} — <a href="{}">choose another provider</a>', provider.label, choose_url
+            )
+            inputs = _provider_inputs(provider, editing=False)
+            return [
+                (None, {"fields": ["organization", "name"]}),
+                (provider.label, {"fields": inputs, "description": description}),
+            ]
+        fieldsets: list[Any] = [(None, {"fields": self.readonly_change_fields})]
+        if editing := self._editing(request, obj):
+            inputs = _provider_inputs(editing[0], editing=True)
+            fieldsets.append((editing[0].label, {"fields": inputs, "description": _CHANGE_HELP}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Secret | None = None) -> list[str]:
+        return list(self.readonly_change_fields) if obj is not None else []
+
+    def get_form(
+        self, request: HttpRequest, obj: Secret | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        """The provider's own form: chosen in step one when adding, the stored one when changing."""
+        prefill = None
+        if obj is None:
+            kwargs["form"] = admin_form_class(self._chosen_provider(request), editing=False)
+        elif editing := self._editing(request, obj):
+            kwargs["form"] = admin_form_class(editing[0], editing=True)
+            prefill = editing[1]
         else:
-            form = form_class(instance=obj, initial=initial)
-        return self._render_form(request, form, provider, obj=obj, form_url=form_url)
+            kwargs["form"] = _NoInputsForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if issubclass(form, SecretForm):  # a class of its own per request
+            form.upload_dropped = upload_was_dropped(request)
+            form.prefill = prefill  # type: ignore[attr-defined]
+        return form
+
+    @staticmethod
+    def _chosen_provider(request: HttpRequest) -> Provider:
+        # add_view opens step two only with a valid choice.
+        return provider_by_slug(request.GET.get("provider", ""))
+
+    def save_model(self, request: HttpRequest, obj: Secret, form: Any, change: bool) -> None:
+        """Write what the form's validation had the services prepare (``obj`` is its row)."""
+        if change:
+            secret_update_apply(prepared=form.prepared, actor=request.user, request=request)
+        else:
+            secret_create_apply(prepared=form.prepared, actor=request.user, request=request)
 
     def construct_change_message(
         self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False
     ) -> list[dict[str, Any]]:
-        """Names of the inputs that were filled in, never their values.
+        """Names of the inputs that changed, never their values.
 
-        A credential input counts as changed when it was given at all (its
-        stored value is never compared or shown).
+        The service decides what changed: a credential input counts when it was
+        given at all (its stored value is never compared or shown).
         """
         if add:
             return [{"added": {}}]
-        labels = [str(form.fields[name].label or name) for name in form.changed_data]
+        prepared = getattr(form, "prepared", None)
+        changed = prepared.changed if isinstance(prepared, PreparedUpdate) else []
+        labels = [
+            str(form.fields[name].label or name) if name in form.fields else name
+            for name in changed
+        ]
         return [{"changed": {"fields": labels}}] if labels else []
-
-    def _render_read_only(self, request: HttpRequest, obj: Secret, form_url: str) -> HttpResponse:
-        """The metadata alone, without inputs (view permission, or an unreadable secret)."""
-        form_class = forms.modelform_factory(Secret, fields=[])
-        extra = {"show_save": False, "show_save_and_continue": False}
-        return self._render_form(
-            request, form_class(instance=obj), None, obj=obj, form_url=form_url, extra=extra
-        )
-
-    def _render_form(
-        self,
-        request: HttpRequest,
-        form: forms.ModelForm,
-        provider: Provider | None,
-        *,
-        obj: Secret | None,
-        form_url: str,
-        extra: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        add = obj is None
-        title = "Change secret" if provider is not None else "View secret"
-        inputs = [name for name in form.fields if name not in ("organization", "name")]
-        if add:
-            choose_url = reverse("admin:registry_secrets_secret_add")
-            description = format_html(
-                '{} — <a href="{}">choose another provider</a>', provider.label, choose_url
-            )
-            fieldsets = [(None, {"fields": ["organization", "name"]})]
-            readonly: list[str] = []
-        else:
-            description = (
-                "Credential inputs start empty and are never shown again; "
-                "leave one empty to keep the stored value."
-            )
-            fieldsets = [(None, {"fields": self.readonly_change_fields})]
-            readonly = list(self.readonly_change_fields)
-        if provider is not None and inputs:
-            fieldsets.append((provider.label, {"fields": inputs, "description": description}))
-        admin_form = helpers.AdminForm(form, fieldsets, {}, readonly, model_admin=self)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Add {provider.label} secret" if add else title,
-            "subtitle": None if add else str(obj),
-            "adminform": admin_form,
-            "object_id": None if add else obj.pk,
-            "original": obj,
-            "is_popup": IS_POPUP_VAR in request.POST or IS_POPUP_VAR in request.GET,
-            "to_field": request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR)),
-            "media": self.media + admin_form.media,
-            "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(form, []),
-            "preserved_filters": self.get_preserved_filters(request),
-            **(extra or {}),
-        }
-        if add and not form_url:
-            form_url = request.get_full_path()
-        return self.render_change_form(
-            request, context, add=add, change=not add, obj=obj, form_url=form_url
-        )
-
-    def _check_to_field(self, request: HttpRequest) -> str | None:
-        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
-        if to_field and not self.to_field_allowed(request, to_field):
-            raise DisallowedModelAdminToField(f"The field {to_field} cannot be referenced.")
-        return to_field
 
     def _decryption_message(
         self, request: HttpRequest, secret: Secret, error: DecryptionError
     ) -> None:
         self.message_user(
             request,
-            f"Secret “{secret.name}” cannot be decrypted (key id {error.kid or 'unknown'}): "
-            "is that key still in REGSECRETS_ENCRYPTION_KEYS? Its metadata is shown below.",
+            f"{_undecryptable(secret, error)} Its metadata is shown below.",
             messages.ERROR,
         )
 
@@ -403,23 +437,15 @@ class SecretAdmin(admin.ModelAdmin):
         """Name every service that blocks the deletion, and the secret it uses."""
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         if protected:
-            from regsecrets.deploy.models import Service
-
-            pks = [obj.pk for obj in objs]
-            services = (
-                Service.objects.filter(registry_secret__in=pks)
-                .select_related("app", "registry_secret")
-                .defer("registry_secret__document")
-                .order_by("registry_secret__name", "app__name", "name")
-            )
             protected = [
                 format_html(
                     'Secret “{}” is used by service <a href="{}">{}</a>',
-                    s.registry_secret.name,
-                    reverse("admin:deploy_service_change", args=[s.pk]),
-                    str(s),
+                    secret.name,
+                    reverse("admin:deploy_service_change", args=[service.pk]),
+                    str(service),
                 )
-                for s in services
+                for secret in sorted(objs, key=lambda s: s.name)
+                for service in secret.services.select_related("app").order_by("app__name", "name")
             ]
         return deleted, counts, perms_needed, protected
 
@@ -516,40 +542,22 @@ class SecretAdmin(admin.ModelAdmin):
 
     @admin.action(permissions=["change"], description="Re-encrypt with the active key")
     def reencrypt(self, request: HttpRequest, queryset: QuerySet[Secret]) -> None:
-        """Reseal each selected secret under the active key, one locked row at a time."""
+        """Reseal each selected secret under the active key (``secret_reencrypt``)."""
         active = get_keyring().active_kid
         rotated = current = failed = 0
-        for pk in list(queryset.values_list("pk", flat=True)):
-            with transaction.atomic():
-                secret = (
-                    Secret.objects.select_for_update(of=("self",))
-                    .select_related("organization")
-                    .filter(pk=pk)
-                    .first()
-                )
-                if secret is None:  # deleted meanwhile
-                    continue
-                old_kid = secret.key_id
-                try:
-                    changed = reseal(secret, "document")
-                except DecryptionError as exc:
-                    failed += 1
-                    self._decryption_message(request, secret, exc)
-                    continue
-                if not changed:
-                    current += 1
-                    continue
-                # Rotation is not an edit: updated_at and updated_by stay as they were.
-                secret.save(update_fields=["document", "key_id"])
+        for secret in queryset.order_by("name"):
+            try:
+                changed = secret_reencrypt(secret=secret, actor=request.user, request=request)
+            except Secret.DoesNotExist:  # deleted meanwhile
+                continue
+            except DecryptionError as exc:
+                failed += 1
+                self._decryption_message(request, secret, exc)
+                continue
+            if changed:
                 rotated += 1
-                audit_record(
-                    action="secret.reencrypted",
-                    organization=secret.organization,
-                    actor=request.user,
-                    obj=secret,
-                    request=request,
-                    details={"from_kid": old_kid, "to_kid": secret.key_id},
-                )
+            else:
+                current += 1
         self.message_user(
             request,
             f"Re-encrypted {rotated} secret(s) with key “{active}”; {current} already used it"

@@ -13,22 +13,25 @@ never render a value, so a failed submission does not echo them back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest
+from django.urls import reverse
 
 from regsecrets.core.names import NAME_HELP, validate_name
-from regsecrets.registries import MAX_DOCKER_CONFIG_BYTES, Provider, ProviderField
+from regsecrets.registries import MAX_DOCKER_CONFIG_BYTES, PROVIDERS, Provider, ProviderField
 
 __all__ = [
     "FILE_SUFFIX",
-    "DeleteSecretForm",
     "SecretForm",
     "SecretTextarea",
+    "provider_cards",
     "provider_form_class",
     "upload_was_dropped",
 ]
@@ -254,24 +257,23 @@ def provider_form_class(provider: Provider, *, editing: bool = False) -> type[Se
     return _build(provider, editing)
 
 
-class DeleteSecretForm(forms.Form):
-    """Deleting asks for the name to be typed, as a guard against the wrong row."""
+@dataclass(frozen=True)
+class ProviderCard:
+    """One provider in a picker: the provider and where choosing it leads."""
 
-    confirm_name = forms.CharField(
-        label="Type the secret's name to confirm",
-        max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
+    provider: Provider
+    url: str
 
-    def __init__(self, *args: Any, secret_name: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.secret_name = secret_name
 
-    def clean_confirm_name(self) -> str:
-        value = self.cleaned_data["confirm_name"].strip()
-        if value != self.secret_name:
-            raise ValidationError("The name does not match.", code="mismatch")
-        return value
+def provider_cards(url_name: str, *, next_url: str = "") -> list[ProviderCard]:
+    """The catalogue's providers for a picker, each linked to ``url_name`` (which
+    takes the provider's slug); ``next_url`` travels on as ``?next=``.
+
+    The one builder behind the secret pages' cards and provider switch and the
+    service form's inline panel (templates: registry_secrets/_provider_options.html).
+    """
+    suffix = f"?{urlencode({'next': next_url})}" if next_url else ""
+    return [ProviderCard(p, reverse(url_name, args=[p.slug]) + suffix) for p in PROVIDERS]
 
 
 def create_secret_from_form(

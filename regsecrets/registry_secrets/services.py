@@ -8,17 +8,19 @@ and an audit event is written in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.transaction import TransactionManagementError
 from django.http import Http404, HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
 from regsecrets.crypto import DecryptionError
-from regsecrets.crypto.fields import SecretDocument, open_document, seal_document
+from regsecrets.crypto.fields import SecretDocument, open_document, reseal, seal_document
 from regsecrets.registries import (
     Provider,
     ProviderResult,
@@ -139,17 +141,27 @@ def _apply(secret: Secret, provider_key: str, result: Any) -> None:
     )
 
 
+@dataclass(frozen=True)
+class PreparedCreate:
+    """A new secret judged and sealed, not yet saved: what ``secret_create_apply`` writes.
+
+    Holds the sealed row only, never the plaintext input.
+    """
+
+    secret: Secret
+    hosts: list[str]
+
+
 @sensitive_variables("data", "result")
-def secret_create(
-    *,
-    organization: Any,
-    name: str,
-    provider: str,
-    data: Mapping[str, Any],
-    actor: Any = None,
-    request: HttpRequest | None = None,
-) -> Secret:
-    """Validate, seal and save a new secret; raises ValidationError keyed by field."""
+def secret_create_prepare(
+    *, organization: Any, name: str, provider: str, data: Mapping[str, Any]
+) -> PreparedCreate:
+    """Validate the name and the provider input and seal the document, without saving.
+
+    Raises ValidationError keyed by field (every field's errors at once). A face that
+    shows its errors on a form before it saves (the admin) calls this from the form's
+    validation and ``secret_create_apply`` to save; everyone else calls ``secret_create``.
+    """
     name = (name or "").strip()
     errors: dict[str, list] = {}
     try:
@@ -162,25 +174,51 @@ def secret_create(
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    secret = Secret(organization=organization, name=name, created_by=actor, updated_by=actor)
+    secret = Secret(organization=organization, name=name)
     _apply(secret, provider_obj.key, result)
+    return PreparedCreate(secret=secret, hosts=list(result.hosts))
+
+
+def secret_create_apply(
+    *, prepared: PreparedCreate, actor: Any = None, request: HttpRequest | None = None
+) -> Secret:
+    """Save a prepared secret and audit it; a name taken meanwhile is a "name" ValidationError."""
+    secret = prepared.secret
+    secret.created_by = secret.updated_by = actor
     try:
         with transaction.atomic():
             secret.save(force_insert=True)
             audit_record(
                 action="secret.created",
-                organization=organization,
+                organization=secret.organization,
                 actor=actor,
                 obj=secret,
                 request=request,
-                details={"provider": provider_obj.key, "hosts": list(result.hosts)},
+                details={"provider": secret.provider, "hosts": list(prepared.hosts)},
             )
     except IntegrityError:
         # Two requests raced for the same name; the unique constraint decided.
         raise ValidationError(
-            {"name": [f"A secret named “{name}” already exists in this organization."]}
+            {"name": [f"A secret named “{secret.name}” already exists in this organization."]}
         )
     return secret
+
+
+@sensitive_variables("data")
+def secret_create(
+    *,
+    organization: Any,
+    name: str,
+    provider: str,
+    data: Mapping[str, Any],
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> Secret:
+    """Validate, seal and save a new secret; raises ValidationError keyed by field."""
+    prepared = secret_create_prepare(
+        organization=organization, name=name, provider=provider, data=data
+    )
+    return secret_create_apply(prepared=prepared, actor=actor, request=request)
 
 
 def secret_fields(secret: Secret) -> dict[str, str]:
@@ -324,7 +362,71 @@ def secret_edit_validate(
     return result, changed
 
 
+@dataclass(frozen=True)
+class PreparedUpdate:
+    """An edit judged under the row lock and sealed, not yet saved (``secret_update_apply``).
+
+    ``secret`` is the locked row carrying the new sealed document; ``changed`` names
+    the inputs the edit changed. Never the plaintext input.
+    """
+
+    secret: Secret
+    changed: list[str]
+
+
+def _require_transaction(what: str) -> None:
+    # The row lock lasts until the transaction ends; outside one it would end at
+    # once (PostgreSQL refuses; SQLite would silently not hold it).
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError(f"{what} must run inside transaction.atomic().")
+
+
 @sensitive_variables("data", "result")
+def secret_update_prepare(
+    *, secret: Secret, data: Mapping[str, Any], allow_repair: bool = True
+) -> PreparedUpdate:
+    """Lock the row, then judge the edit and seal the result, without saving.
+
+    The row is locked before the stored document is read, so two concurrent edits
+    (one setting the password, the other the username) each merge over the other's
+    result instead of both merging over the same old document and one change being
+    lost. Call inside ``transaction.atomic()`` and save with ``secret_update_apply``
+    in the same transaction. Raises ValidationError keyed by field, DecryptionError
+    (see ``secret_edit_validate``), or Http404 when the row was deleted meanwhile.
+    """
+    _require_transaction("secret_update_prepare")
+    locked = Secret.objects.select_for_update().filter(pk=secret.pk).first()
+    if locked is None:  # deleted since the caller loaded it: as if never found
+        raise Http404("No such secret.")
+    result, changed = secret_edit_validate(secret=locked, data=data, allow_repair=allow_repair)
+    _apply(locked, locked.provider, result)
+    return PreparedUpdate(secret=locked, changed=sorted(set(changed)))
+
+
+def secret_update_apply(
+    *, prepared: PreparedUpdate, actor: Any = None, request: HttpRequest | None = None
+) -> Secret:
+    """Save a prepared edit and audit it, in the transaction that prepared it."""
+    _require_transaction("secret_update_apply")
+    secret = prepared.secret
+    secret_names = {f.name for f in stored_provider(secret).fields if f.secret}
+    secret.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+    secret.save()
+    audit_record(
+        action="secret.updated",
+        organization=secret.organization,
+        actor=actor,
+        obj=secret,
+        request=request,
+        details={
+            "changed_fields": prepared.changed,
+            "secret_fields_replaced": sorted(set(prepared.changed) & secret_names),
+        },
+    )
+    return secret
+
+
+@sensitive_variables("data")
 def secret_update(
     *,
     secret: Secret,
@@ -334,33 +436,12 @@ def secret_update(
 ) -> Secret:
     """Apply new provider input; an empty credential field keeps the stored value.
 
-    Provider and name are fixed: services and the API refer to the name. The row is
-    locked before the stored document is read, so two concurrent edits (one setting
-    the password, the other the username) each merge over the other's result
-    instead of both merging over the same old document and one change being lost.
+    Provider and name are fixed: services and the API refer to the name. Locks the
+    row before reading it (see ``secret_update_prepare``).
     """
-    provider = stored_provider(secret)
-    secret_names = {f.name for f in provider.fields if f.secret}
     with transaction.atomic():
-        locked = Secret.objects.select_for_update().filter(pk=secret.pk).first()
-        if locked is None:  # deleted since the caller loaded it: as if never found
-            raise Http404("No such secret.")
-        result, changed = secret_edit_validate(secret=locked, data=data)
-        _apply(locked, secret.provider, result)
-        locked.updated_by = actor if getattr(actor, "is_authenticated", False) else None
-        locked.save()
-        audit_record(
-            action="secret.updated",
-            organization=locked.organization,
-            actor=actor,
-            obj=locked,
-            request=request,
-            details={
-                "changed_fields": sorted(set(changed)),
-                "secret_fields_replaced": sorted(set(changed) & secret_names),
-            },
-        )
-    return locked
+        prepared = secret_update_prepare(secret=secret, data=data)
+        return secret_update_apply(prepared=prepared, actor=actor, request=request)
 
 
 def secret_delete(*, secret: Secret, actor: Any = None, request: HttpRequest | None = None) -> None:
@@ -400,3 +481,34 @@ def secret_reveal(
         request=request,
     )
     return fields
+
+
+def secret_reencrypt(
+    *, secret: Secret, actor: Any = None, request: HttpRequest | None = None
+) -> bool:
+    """Seal the stored document again under the active key; False when it already uses it.
+
+    Locks the row before reading its ciphertext, so a concurrent edit is neither
+    overwritten by the older document nor lost. Rotation is not an edit:
+    ``updated_at`` and ``updated_by`` stay as they were. Raises DecryptionError
+    (nothing written) or Secret.DoesNotExist when the row was deleted meanwhile.
+    """
+    with transaction.atomic():
+        locked = (
+            Secret.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .get(pk=secret.pk)
+        )
+        old_kid = locked.key_id
+        if not reseal(locked, "document"):
+            return False
+        locked.save(update_fields=["document", "key_id"])
+        audit_record(
+            action="secret.reencrypted",
+            organization=locked.organization,
+            actor=actor,
+            obj=locked,
+            request=request,
+            details={"from_kid": old_kid, "to_kid": locked.key_id},
+        )
+    return True

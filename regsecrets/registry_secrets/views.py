@@ -29,6 +29,7 @@ from regsecrets.accounts.scoping import (
     require_manager,
     scoped,
 )
+from regsecrets.core.forms import ConfirmDeleteForm
 from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.crypto import DecryptionError
 from regsecrets.registries import (
@@ -41,9 +42,9 @@ from regsecrets.registries import (
 )
 from regsecrets.registry_secrets import selectors, services, verification
 from regsecrets.registry_secrets.forms import (
-    DeleteSecretForm,
     SecretForm,
     create_secret_from_form,
+    provider_cards,
     provider_form_class,
     upload_was_dropped,
 )
@@ -144,11 +145,7 @@ def secret_new(request: HttpRequest) -> HttpResponse:
     provider form, which returns there with ``secret=<id>`` once saved.
     """
     next_url = _safe_next(request)
-    suffix = f"?{urlencode({'next': next_url})}" if next_url else ""
-    providers = [
-        {"provider": p, "url": reverse("registry_secrets:create", args=[p.slug]) + suffix}
-        for p in PROVIDERS
-    ]
+    providers = provider_cards("registry_secrets:create", next_url=next_url)
     return render(
         request,
         "registry_secrets/secret_new.html",
@@ -202,10 +199,7 @@ def secret_create(request: HttpRequest, slug: str) -> HttpResponse:
         # The JavaScript provider switch swaps these fields in without a reload.
         return render(request, "registry_secrets/_provider_fields.html", context)
     suffix = f"?{urlencode({'next': next_url})}" if next_url else ""
-    context["providers"] = [
-        {"provider": p, "url": reverse("registry_secrets:create", args=[p.slug]) + suffix}
-        for p in PROVIDERS
-    ]
+    context["providers"] = provider_cards("registry_secrets:create", next_url=next_url)
     context["action"] = reverse("registry_secrets:create", args=[provider.slug]) + suffix
     context["next"] = next_url
     return render(request, "registry_secrets/secret_create.html", context)
@@ -321,7 +315,9 @@ def secret_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
     secret = get_scoped_or_404(Secret.objects.defer("document"), request.organization, pk=pk)
     require_manager(request)
     services_using = _services_using(secret, request)
-    form = DeleteSecretForm(request.POST or None, secret_name=secret.name)
+    form = ConfirmDeleteForm(
+        request.POST or None, expected=secret.name, label="Type the secret's name to confirm"
+    )
     status = 200
     if request.method == "POST":
         if services_using:

@@ -163,10 +163,17 @@ def test_the_margin_is_five_minutes_or_a_tenth_but_at_most_half():
     assert refresh_margin(timedelta(minutes=4)) == timedelta(minutes=2)
 
 
-def test_editing_the_secret_leaves_the_old_token_behind(gcp_secret, oauth_endpoint, alice):
+def test_editing_the_secret_leaves_the_old_token_behind(
+    gcp_secret, oauth_endpoint, alice, service_account
+):
     before = credential_fingerprint(gcp_secret)
     first = secret_token(secret=gcp_secret)
-    gcp_secret = secret_update(secret=gcp_secret, data={"url": "eu.gcr.io"}, actor=alice)
+    # A new registry host needs the key file again (stored credentials stay bound to
+    # the hosts they were saved for).
+    key_file = json.dumps(service_account.key_file(oauth_endpoint.token_uri))
+    gcp_secret = secret_update(
+        secret=gcp_secret, data={"url": "eu.gcr.io", "keyfile_content": key_file}, actor=alice
+    )
     assert credential_fingerprint(gcp_secret) != before
     second = secret_token(secret=gcp_secret)
     assert oauth_endpoint.mints == 2
