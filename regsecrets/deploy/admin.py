@@ -54,7 +54,8 @@ class ServiceAdminForm(forms.ModelForm):
         fields = ["app", "name", "image", "registry_secret"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # The app is read-only once the service exists.
         app = cleaned.get("app") or (self.instance.app if self.instance.app_id else None)
         if app is None:

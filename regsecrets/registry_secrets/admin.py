@@ -125,7 +125,8 @@ class _NoInputsForm(forms.ModelForm):
             stored_provider(self.instance)
         except UnknownProvider as exc:
             raise ValidationError(str(exc)) from None
-        return super().clean()
+        super().clean()
+        return self.cleaned_data
 
 
 def admin_form_class(provider: Provider, *, editing: bool) -> type[SecretForm]:
@@ -335,7 +336,7 @@ class SecretAdmin(admin.ModelAdmin):
         validation does, under the row lock.
         """
         if not hasattr(obj, "_admin_editing"):
-            editing = None
+            editing: tuple[Provider, dict[str, str] | None] | None = None
             if self.has_change_permission(request, obj):
                 try:
                     provider = stored_provider(obj)
