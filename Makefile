@@ -28,6 +28,7 @@ test: $(BIN)/.dev-installed
 lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy regsecrets
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(BIN)/.dev-installed
 	$(BIN)/mypy regsecrets

@@ -78,7 +78,7 @@ def fill() -> tuple[str, int, list[str]]:
     from django.contrib.auth import get_user_model
 
     from regsecrets.accounts.services import organization_create
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
     from regsecrets.registry_secrets.services import secret_create
 
     user = get_user_model().objects.create_user("bench", password="bench-password-x")

@@ -62,7 +62,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "regsecrets.accounts.middleware.CurrentOrganizationMiddleware",
+    # Query parameters no lookup can use: 400 on the site, in the error shape on /v1.
     "regsecrets.core.querystring.RefuseUnusableQueryMiddleware",
+    "regsecrets.api.fallback.RefuseUnusableApiQueryMiddleware",
     # Last, so that it sees the outcome of authentication (django-axes' rule).
     "axes.middleware.AxesMiddleware",
 ]

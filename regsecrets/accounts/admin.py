@@ -11,7 +11,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from regsecrets.accounts.context import SignedInRequest
 from regsecrets.accounts.models import ApiToken, Membership, Organization
+from regsecrets.accounts.tokens import token_revoke
 
 
 class MembershipInline(admin.TabularInline):
@@ -71,9 +73,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     @admin.action(permissions=["delete"], description="Revoke selected tokens")
-    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        from regsecrets.api.tokens import token_revoke
-
+    def revoke(self, request: SignedInRequest, queryset: QuerySet[ApiToken]) -> None:
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):
             token_revoke(token=token, actor=request.user, request=request)

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.validators import MaxLengthValidator
+from django.utils.text import slugify
 
 from regsecrets.accounts.models import Organization, Role
 from regsecrets.accounts.services import EMAIL_TAKEN, SLUG_TAKEN, email_taken
@@ -56,8 +57,6 @@ class OrganizationForm(forms.ModelForm):
         self.fields["slug"].required = False
 
     def clean_slug(self) -> str:
-        from django.utils.text import slugify
-
         slug = self.cleaned_data.get("slug")
         if not slug:
             # Derived from the name (up to 100 characters): keep it within the column.

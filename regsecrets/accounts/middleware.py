@@ -4,25 +4,27 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from regsecrets.accounts.scoping import current_membership
+from regsecrets.accounts.context import attach_context, current_membership
+
+# Paths that never need an organization. The API attaches its own context after
+# authenticating the token; the probes must answer without the session (a probe
+# sent with a session cookie during a database outage would otherwise get a 500
+# from reading it, where /readyz owes a 503).
+_WITHOUT_ORGANIZATION = ("/static/", "/v1/", "/healthz", "/readyz")
 
 
 class CurrentOrganizationMiddleware:
-    """Attach ``request.membership`` and ``request.organization``.
+    """Attach the request context (``regsecrets.accounts.context``) for the site.
 
-    One query per signed-in request. API requests authenticated by token set
-    both themselves (regsecrets.api.auth); this covers session users, from the
-    organization chosen in the navigation.
+    One query per signed-in request, from the organization chosen in the navigation.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.membership = None  # type: ignore[attr-defined]
-        request.organization = None  # type: ignore[attr-defined]
-        if not request.path.startswith(("/static/", "/v1/", "/healthz")):
+        membership = None
+        if not request.path.startswith(_WITHOUT_ORGANIZATION):
             membership = current_membership(request)
-            request.membership = membership  # type: ignore[attr-defined]
-            request.organization = membership.organization if membership else None  # type: ignore[attr-defined]
+        attach_context(request, membership)
         return self.get_response(request)

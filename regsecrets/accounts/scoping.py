@@ -13,31 +13,13 @@ from typing import Any, TypeVar
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 
-from regsecrets.accounts.models import MANAGER_ROLES, Membership, Organization
+from regsecrets.accounts.context import ContextRequest, OrgRequest
+from regsecrets.accounts.models import Organization
 
 M = TypeVar("M", bound=Model)
-
-SESSION_KEY = "organization_id"
-
-
-def current_membership(request: HttpRequest) -> Membership | None:
-    """The user's membership in the organization chosen in the session."""
-    user = request.user
-    if not user.is_authenticated:
-        return None
-    memberships = Membership.objects.select_related("organization").filter(user=user)
-    wanted = request.session.get(SESSION_KEY)
-    if wanted is not None:
-        membership = memberships.filter(organization_id=wanted).first()
-        if membership is not None:
-            return membership
-    membership = memberships.order_by("created_at", "id").first()
-    if membership is not None:
-        request.session[SESSION_KEY] = membership.organization_id
-    return membership
 
 
 def scoped(
@@ -62,27 +44,22 @@ def get_scoped_or_404(
 
 
 def organization_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Sign-in plus a current organization; people without one are sent to create one."""
+    """Sign-in plus a current organization; people without one are sent to create one.
+
+    The view then receives an ``OrgRequest``: organization and membership are set.
+    """
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if getattr(request, "organization", None) is None:
+    def wrapper(request: ContextRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.organization is None:
             return redirect("organization_create")
         return view(request, *args, **kwargs)
 
     return wrapper
 
 
-def require_manager(request: HttpRequest) -> None:
+def require_manager(request: OrgRequest) -> None:
     """Owners and admins only; members get a 403 for actions on their own organization."""
-    membership = getattr(request, "membership", None)
-    if membership is None or membership.role not in MANAGER_ROLES:
+    if not request.membership.can_manage:
         raise PermissionDenied("Only owners and admins of this organization can do that.")
-
-
-def ensure_organization(request: HttpRequest) -> Organization:
-    organization = getattr(request, "organization", None)
-    if organization is None:
-        raise Http404("No current organization.")
-    return organization

@@ -10,9 +10,8 @@ SQLite serialises writers, so the lock is a no-op there.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -54,7 +53,7 @@ def _insert_organization(name: str, slug: str | None) -> Organization:
 
 @transaction.atomic
 def organization_create(
-    *, name: str, owner: Any, slug: str | None = None, request: HttpRequest | None = None
+    *, name: str, owner: User, slug: str | None = None, request: HttpRequest | None = None
 ) -> Organization:
     """Create an organization owned by ``owner``.
 
@@ -137,11 +136,11 @@ class MembershipNotAllowed(MembershipError):
     """The actor's role, as it is now, does not allow this change."""
 
 
-def _lock_organization(organization_id: Any) -> Organization:
+def _lock_organization(organization_id: int) -> Organization:
     return Organization.objects.select_for_update().get(pk=organization_id)
 
 
-def _check_actor(organization_id: Any, actor: Any, *, touches_owner: bool) -> None:
+def _check_actor(organization_id: int, actor: User | None, *, touches_owner: bool) -> None:
     """Refuse an actor who is (no longer) allowed to make the change.
 
     Run after the organization lock, so a role taken away by a concurrent request
@@ -164,9 +163,9 @@ def _check_actor(organization_id: Any, actor: Any, *, touches_owner: bool) -> No
 def membership_add(
     *,
     organization: Organization,
-    user: Any,
+    user: User,
     role: str,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Membership:
     if role not in Role.values:
@@ -192,7 +191,11 @@ def membership_add(
 
 @transaction.atomic
 def membership_set_role(
-    *, membership: Membership, role: str, actor: Any = None, request: HttpRequest | None = None
+    *,
+    membership: Membership,
+    role: str,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> Membership:
     """Change a member's role; raises MembershipError (MembershipNotAllowed for the actor's role).
 

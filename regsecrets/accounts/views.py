@@ -10,9 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from regsecrets.accounts.context import SESSION_KEY, OrgRequest, SignedInRequest
 from regsecrets.accounts.forms import AddMemberForm, OrganizationForm, RoleForm, SignupForm
 from regsecrets.accounts.models import Membership, Role
-from regsecrets.accounts.scoping import SESSION_KEY, organization_required, require_manager
+from regsecrets.accounts.scoping import organization_required, require_manager
 from regsecrets.accounts.services import (
     MembershipError,
     MembershipNotAllowed,
@@ -48,7 +49,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def organization_create_view(request: HttpRequest) -> HttpResponse:
+def organization_create_view(request: SignedInRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -69,7 +70,7 @@ def organization_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def organization_switch(request: HttpRequest) -> HttpResponse:
+def organization_switch(request: SignedInRequest) -> HttpResponse:
     slug = request.POST.get("organization", "")
     if "\x00" in slug or len(slug) > 64:  # PostgreSQL refuses NUL in a query: not a slug
         raise Http404("No such organization.")
@@ -85,14 +86,14 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
-def _allowed_roles(request: HttpRequest) -> list[str]:
+def _allowed_roles(request: OrgRequest) -> list[str]:
     if request.membership.role == Role.OWNER:
         return list(Role.values)
     return [Role.ADMIN, Role.MEMBER]
 
 
 @organization_required
-def organization_detail(request: HttpRequest) -> HttpResponse:
+def organization_detail(request: OrgRequest) -> HttpResponse:
     organization = request.organization
     memberships = organization.memberships.select_related("user").order_by("user__username")
     can_manage = request.membership.can_manage
@@ -134,7 +135,7 @@ def organization_detail(request: HttpRequest) -> HttpResponse:
 
 @organization_required
 @require_POST
-def membership_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def membership_role(request: OrgRequest, membership_id: int) -> HttpResponse:
     # Scoped lookup first: another organization's membership is a 404 for everyone.
     membership = get_object_or_404(
         Membership.objects.select_related("user", "organization"),

@@ -26,9 +26,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from regsecrets.accounts.models import MANAGER_ROLES, ApiToken, Membership, Organization
+from regsecrets.accounts.context import OrgRequest, attach_context
+from regsecrets.accounts.models import ApiToken, Membership, Organization
+from regsecrets.accounts.tokens import MAX_TOKEN_LENGTH, TOKEN_PREFIX, token_digest
 from regsecrets.api import errors
-from regsecrets.api.tokens import MAX_TOKEN_LENGTH, TOKEN_PREFIX, token_digest
 from regsecrets.core.clientip import client_ip
 from regsecrets.crypto import DecryptionError
 
@@ -193,9 +194,7 @@ def authenticate(request: HttpRequest) -> HttpResponse | None:
         return _refuse_invalid(request)
     token, membership = found
     request.user = token.user
-    request.organization = token.organization  # type: ignore[attr-defined]
-    request.membership = membership  # type: ignore[attr-defined]
-    request.api_token = token  # type: ignore[attr-defined]
+    attach_context(request, membership, api_token=token)
     _touch(token)
     return None
 
@@ -217,8 +216,8 @@ def _refuse_invalid(request: HttpRequest) -> HttpResponse:
     )
 
 
-def require_manager(request: HttpRequest) -> None:
-    if request.membership.role not in MANAGER_ROLES:  # type: ignore[attr-defined]
+def require_manager(request: OrgRequest) -> None:
+    if not request.membership.can_manage:
         raise errors.ApiError(
             403,
             errors.PERMISSION_DENIED,

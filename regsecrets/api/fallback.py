@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from regsecrets.api import errors
 from regsecrets.core.middleware import is_api_request
+from regsecrets.core.querystring import query_refusal
 
 # Connection refused, server gone, timeouts, "database is locked": the request
 # was fine and may succeed later. Other database errors are bugs (500).
@@ -70,6 +71,21 @@ class ApiErrorMiddleware:
         ):
             return response
         return api_error_for(request, response)
+
+
+class RefuseUnusableApiQueryMiddleware:
+    """/v1's answer to a query parameter no lookup can use (``core.querystring``):
+    a 400 in the error shape, naming the parameter."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        refusal = query_refusal(request) if is_api_request(request) else None
+        if refusal is None:
+            return self.get_response(request)
+        name, reason = refusal
+        return errors.field_error(name, reason).response()
 
 
 def api_error_for(request: HttpRequest, response: HttpResponse) -> HttpResponse:

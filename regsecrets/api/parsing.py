@@ -10,12 +10,9 @@ from django.http import HttpRequest
 
 from regsecrets.api import errors
 from regsecrets.core.querystring import has_unstorable_text as _unstorable
+from regsecrets.registries import has_control_characters
 
 MAX_QUERY_TEXT = 256
-
-
-def _has_control(text: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
 
 
 def read_json(request: HttpRequest, *, allow_empty: bool = False) -> dict[str, Any]:
@@ -85,7 +82,7 @@ def obj(value: Any, path: str) -> dict[str, Any] | None:
 
 def query_text(request: HttpRequest, name: str) -> str:
     value = request.GET.get(name, "")
-    if len(value) > MAX_QUERY_TEXT or _has_control(value):
+    if len(value) > MAX_QUERY_TEXT or has_control_characters(value):
         raise errors.field_error(
             name, f"Use at most {MAX_QUERY_TEXT} characters, without control characters."
         )
@@ -96,7 +93,7 @@ def query_list(request: HttpRequest, name: str) -> list[str]:
     """A repeated parameter (``types=A&types=B``); comma-separated values are split too."""
     values: list[str] = []
     for item in request.GET.getlist(name):
-        if len(item) > MAX_QUERY_TEXT or _has_control(item):
+        if len(item) > MAX_QUERY_TEXT or has_control_characters(item):
             raise errors.field_error(name, "Unexpected characters in a value.")
         values.extend(part.strip() for part in item.split(",") if part.strip())
     return values

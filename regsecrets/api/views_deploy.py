@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 
+from regsecrets.accounts.context import OrgRequest
 from regsecrets.accounts.scoping import get_scoped_or_404, scoped
 from regsecrets.api import errors, parsing
 from regsecrets.api.auth import endpoint, require_manager
@@ -19,26 +20,26 @@ from regsecrets.registry_secrets.models import Secret
 # --- apps -----------------------------------------------------------------------------
 
 
-def app_list(request: HttpRequest) -> JsonResponse:
-    apps = scoped(App.objects.all(), request.organization)  # type: ignore[attr-defined]
+def app_list(request: OrgRequest) -> JsonResponse:
+    apps = scoped(App.objects.all(), request.organization)
     return list_reply(
         request, apps, key="apps", serialize=app_json, order_by=("name", "pk"), has_next=True
     )
 
 
-def app_create(request: HttpRequest) -> JsonResponse:
+def app_create(request: OrgRequest) -> JsonResponse:
     body = parsing.read_json(request)
     name = parsing.text(body.get("name"), "name", required=True)
     try:
         app = services.app_create(
-            organization=request.organization,  # type: ignore[attr-defined]
+            organization=request.organization,
             name=name,
             actor=request.user,
             request=request,
         )
     except ValidationError as exc:
         fields = errors.fields_from(exc.message_dict, {})
-        if App.objects.filter(organization=request.organization, name=name).exists():  # type: ignore[attr-defined]
+        if scoped(App.objects.all(), request.organization).filter(name=name).exists():
             raise errors.ApiError(
                 409, errors.ALREADY_EXISTS, "An app with this name already exists.", fields
             )
@@ -46,15 +47,15 @@ def app_create(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"app": app_json(app)})
 
 
-def _app(request: HttpRequest, app_id: str) -> App:
-    return get_scoped_or_404(App.objects.all(), request.organization, pk=app_id)  # type: ignore[attr-defined]
+def _app(request: OrgRequest, app_id: str) -> App:
+    return get_scoped_or_404(App.objects.all(), request.organization, pk=app_id)
 
 
-def app_get(request: HttpRequest, app_id: str) -> JsonResponse:
+def app_get(request: OrgRequest, app_id: str) -> JsonResponse:
     return JsonResponse({"app": app_json(_app(request, app_id))})
 
 
-def app_delete(request: HttpRequest, app_id: str) -> JsonResponse:
+def app_delete(request: OrgRequest, app_id: str) -> JsonResponse:
     app = _app(request, app_id)
     require_manager(request)  # as on the web: owners and admins delete
     services.app_delete(app=app, actor=request.user, request=request)
@@ -69,9 +70,9 @@ _SERVICE_FIELDS = {
 }
 
 
-def service_list(request: HttpRequest) -> JsonResponse:
+def service_list(request: OrgRequest) -> JsonResponse:
     app_ids = parsing.query_uuids(request, "app_id")
-    rows = scoped(Service.objects.select_related("registry_secret"), request.organization)  # type: ignore[attr-defined]
+    rows = scoped(Service.objects.select_related("registry_secret"), request.organization)
     if app_ids:
         rows = rows.filter(app_id__in=app_ids)
     return list_reply(
@@ -109,22 +110,22 @@ def _definition(body: dict[str, Any]) -> tuple[str | None, str, str, str | None]
     return name, name_path, image or "", secret_name or None
 
 
-def service_create(request: HttpRequest) -> JsonResponse:
+def service_create(request: OrgRequest) -> JsonResponse:
     if request.GET.get("dry_run", "").lower() in ("1", "true"):
         raise errors.field_error("dry_run", "Dry runs are not supported.")
     body = parsing.read_json(request)
     app_id = parsing.text(body.get("app_id"), "app_id", required=True)
     name, name_path, image, secret_name = _definition(body)
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = request.organization
     app_pk = parsing.parse_uuid(app_id or "")
-    app = App.objects.filter(organization=organization, pk=app_pk).first() if app_pk else None
+    app = scoped(App.objects.all(), organization).filter(pk=app_pk).first() if app_pk else None
     if app is None:
         raise errors.field_error("app_id", "No such app in this organization.")
     secret = None
     if secret_name:
         secret = (
-            Secret.objects.defer("document")
-            .filter(organization=organization, name=secret_name)
+            scoped(Secret.objects.defer("document"), organization)
+            .filter(name=secret_name)
             .first()
         )
         if secret is None:
@@ -161,16 +162,16 @@ def service_create(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _service(request: HttpRequest, service_id: str) -> Service:
+def _service(request: OrgRequest, service_id: str) -> Service:
     rows = Service.objects.select_related("registry_secret", "app", "organization")
-    return get_scoped_or_404(rows, request.organization, pk=service_id)  # type: ignore[attr-defined]
+    return get_scoped_or_404(rows, request.organization, pk=service_id)
 
 
-def service_get(request: HttpRequest, service_id: str) -> JsonResponse:
+def service_get(request: OrgRequest, service_id: str) -> JsonResponse:
     return JsonResponse({"service": service_json(_service(request, service_id))})
 
 
-def service_delete(request: HttpRequest, service_id: str) -> JsonResponse:
+def service_delete(request: OrgRequest, service_id: str) -> JsonResponse:
     service = _service(request, service_id)
     require_manager(request)  # as on the web: owners and admins delete
     services.service_delete(service=service, actor=request.user, request=request)

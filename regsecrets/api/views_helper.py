@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 
+from regsecrets.accounts.context import OrgRequest
 from regsecrets.accounts.scoping import get_scoped_or_404
 from regsecrets.api import errors
 from regsecrets.api.auth import endpoint
 from regsecrets.core.ratelimit import verify_rate_limited
-from regsecrets.registries import client
+from regsecrets.registries import MAX_IMAGE_LENGTH, client
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.verification import secret_verify_image
 
-MAX_IMAGE_LENGTH = 512
 # Koyeb's VerifyDockerImageReplyErrCode has no TLS or FORBIDDEN_ADDRESS; the SDK
 # refuses unknown enum values, so those are reported as REGISTRY_ERROR in "code"
 # and precisely in "detail_code".
@@ -31,7 +31,7 @@ KOYEB_CODES = frozenset(
 )
 
 
-def verify(request: HttpRequest) -> JsonResponse:
+def verify(request: OrgRequest) -> JsonResponse:
     image = request.GET.get("image", "")
     if not image.strip():
         raise errors.field_error("image", "This field is required.")
@@ -45,7 +45,7 @@ def verify(request: HttpRequest) -> JsonResponse:
     secret_id = request.GET.get("secret_id", "")
     secret = None
     if secret_id:
-        secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=secret_id)  # type: ignore[attr-defined]
+        secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=secret_id)
     # Decrypts in memory and audits secret.verified when a secret is used;
     # DecryptionError -> 409 in the endpoint wrapper.
     result = secret_verify_image(image=image, secret=secret, actor=request.user, request=request)

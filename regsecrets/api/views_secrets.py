@@ -6,15 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.debug import sensitive_variables
 
+from regsecrets.accounts.context import OrgRequest
 from regsecrets.accounts.scoping import get_scoped_or_404, scoped
 from regsecrets.api import errors, parsing
 from regsecrets.api.auth import endpoint, require_manager
 from regsecrets.api.paging import list_reply
 from regsecrets.api.representations import REGISTRY, secret_json
-from regsecrets.registries import PROVIDERS, Provider, get_provider
+from regsecrets.registries import PROVIDERS, Provider, get_provider, has_control_characters
 from regsecrets.registry_secrets import services
 from regsecrets.registry_secrets.models import Secret
 
@@ -72,12 +73,12 @@ def _check_type(value: Any) -> None:
 # --- list and create --------------------------------------------------------------
 
 
-def secret_list(request: HttpRequest) -> JsonResponse:
+def secret_list(request: OrgRequest) -> JsonResponse:
     types = parsing.query_list(request, "types")
     unknown = [t for t in types if t not in SECRET_TYPES]
     if unknown:
         raise errors.field_error("types", f"Unknown type {unknown[0][:40]!r}; use REGISTRY.")
-    secrets = scoped(Secret.objects.all(), request.organization).defer("document")  # type: ignore[attr-defined]
+    secrets = scoped(Secret.objects.all(), request.organization).defer("document")
     if types and REGISTRY not in types:
         # Every secret here is a registry secret: SIMPLE or MANAGED alone match none.
         secrets = secrets.none()
@@ -87,7 +88,7 @@ def secret_list(request: HttpRequest) -> JsonResponse:
 
 
 @sensitive_variables("body", "sub", "data")
-def secret_create(request: HttpRequest) -> JsonResponse:
+def secret_create(request: OrgRequest) -> JsonResponse:
     body = parsing.read_json(request)
     kind = body.get("type")
     if kind is not None and not isinstance(kind, str):
@@ -106,7 +107,7 @@ def secret_create(request: HttpRequest) -> JsonResponse:
     data = _provider_data(provider, sub)
     try:
         secret = services.secret_create(
-            organization=request.organization,  # type: ignore[attr-defined]
+            organization=request.organization,
             name=name or "",
             provider=provider.key,
             data=data,
@@ -114,9 +115,11 @@ def secret_create(request: HttpRequest) -> JsonResponse:
             request=request,
         )
     except ValidationError as exc:
-        taken = Secret.objects.filter(
-            organization=request.organization, name=(name or "").strip()
-        ).exists()  # type: ignore[attr-defined]
+        taken = (
+            scoped(Secret.objects.all(), request.organization)
+            .filter(name=(name or "").strip())
+            .exists()
+        )
         _raise_validation(exc, provider.key, name_taken=taken)
     return JsonResponse({"secret": secret_json(secret)})
 
@@ -132,20 +135,20 @@ def _stored_provider(secret: Secret) -> Provider:
         raise errors.ApiError(409, errors.UNKNOWN_PROVIDER, str(exc))
 
 
-def _get(request: HttpRequest, secret_id: str, *, document: bool = False) -> Secret:
+def _get(request: OrgRequest, secret_id: str, *, document: bool = False) -> Secret:
     secrets = Secret.objects.all() if document else Secret.objects.defer("document")
-    return get_scoped_or_404(secrets, request.organization, pk=secret_id)  # type: ignore[attr-defined]
+    return get_scoped_or_404(secrets, request.organization, pk=secret_id)
 
 
-def secret_get(request: HttpRequest, secret_id: str) -> JsonResponse:
+def secret_get(request: OrgRequest, secret_id: str) -> JsonResponse:
     return JsonResponse({"secret": secret_json(_get(request, secret_id))})
 
 
-def _mask(request: HttpRequest) -> list[str] | None:
+def _mask(request: OrgRequest) -> list[str] | None:
     raw = request.GET.get("update_mask")
     if raw is None:
         return None
-    if len(raw) > 1000 or parsing._has_control(raw):
+    if len(raw) > 1000 or has_control_characters(raw):
         raise errors.field_error("update_mask", "Unexpected characters.")
     return [path.strip() for path in raw.split(",") if path.strip()]
 
@@ -198,7 +201,7 @@ def _update_data(
     return data
 
 
-def _update(request: HttpRequest, secret_id: str, *, partial: bool) -> JsonResponse:
+def _update(request: OrgRequest, secret_id: str, *, partial: bool) -> JsonResponse:
     secret = _get(request, secret_id, document=True)
     mask = _mask(request)
     body = parsing.read_json(request)
@@ -212,15 +215,15 @@ def _update(request: HttpRequest, secret_id: str, *, partial: bool) -> JsonRespo
     return JsonResponse({"secret": secret_json(secret)})
 
 
-def secret_put(request: HttpRequest, secret_id: str) -> JsonResponse:
+def secret_put(request: OrgRequest, secret_id: str) -> JsonResponse:
     return _update(request, secret_id, partial=False)
 
 
-def secret_patch(request: HttpRequest, secret_id: str) -> JsonResponse:
+def secret_patch(request: OrgRequest, secret_id: str) -> JsonResponse:
     return _update(request, secret_id, partial=True)
 
 
-def secret_delete(request: HttpRequest, secret_id: str) -> JsonResponse:
+def secret_delete(request: OrgRequest, secret_id: str) -> JsonResponse:
     secret = _get(request, secret_id)
     require_manager(request)
     try:
@@ -230,7 +233,7 @@ def secret_delete(request: HttpRequest, secret_id: str) -> JsonResponse:
     return JsonResponse({})
 
 
-def secret_reveal(request: HttpRequest, secret_id: str) -> JsonResponse:
+def secret_reveal(request: OrgRequest, secret_id: str) -> JsonResponse:
     secret = _get(request, secret_id, document=True)
     require_manager(request)
     parsing.read_json(request, allow_empty=True)

@@ -13,9 +13,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
+from regsecrets.accounts.context import SignedInRequest
 from regsecrets.accounts.models import ApiToken
+from regsecrets.accounts.tokens import TokenError, token_create, token_revoke
 from regsecrets.api.forms import TokenForm
-from regsecrets.api.tokens import TokenError, token_create, token_revoke
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
 
@@ -33,7 +34,7 @@ def openapi(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @sensitive_variables("raw")
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: SignedInRequest) -> HttpResponse:
     """The user's tokens in every organization, and a form to issue one.
 
     A new token is rendered in the POST response itself (never stored in the
@@ -42,7 +43,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     form = TokenForm(
         request.POST or None,
         user=request.user,
-        initial={"organization": getattr(request, "organization", None)},
+        initial={"organization": request.organization},
     )
     raw = None
     new_token = None
@@ -71,7 +72,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke_view(request: SignedInRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     token_revoke(token=token, actor=request.user, request=request)
     messages.success(request, f"The token “{token.name}” is revoked.")

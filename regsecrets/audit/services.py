@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.http import HttpRequest
 
+from regsecrets.accounts.models import ApiToken, Organization
 from regsecrets.audit.models import AuditEvent
 from regsecrets.core.clientip import client_ip
 
@@ -34,16 +36,20 @@ def _storable(value: Any) -> Any:
 def audit_record(
     *,
     action: str,
-    organization: Any = None,
-    actor: Any = None,
+    organization: Organization | None = None,
+    actor: User | AnonymousUser | None = None,
     obj: models.Model | None = None,
     object_type: str = "",
     object_name: str = "",
     request: HttpRequest | None = None,
-    api_token: Any = None,
+    api_token: ApiToken | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one audit event. ``details`` must hold no secret values."""
+    """Write one audit event. ``details`` must hold no secret values.
+
+    The actor defaults to the request's signed-in user, the token to its API token;
+    an anonymous actor is recorded as none.
+    """
     details = _storable(dict(details or {}))
     leaked = _FORBIDDEN_DETAIL_KEYS.intersection(details)
     if leaked:
@@ -53,7 +59,7 @@ def audit_record(
             actor = request.user if request.user.is_authenticated else None
         if api_token is None:
             api_token = getattr(request, "api_token", None)
-    if actor is not None and not getattr(actor, "is_authenticated", False):
+    if isinstance(actor, AnonymousUser):
         actor = None
     if obj is not None:
         object_type = object_type or obj._meta.model_name or ""

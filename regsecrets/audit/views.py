@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from regsecrets.accounts.context import OrgRequest
 from regsecrets.accounts.scoping import organization_required, scoped
 from regsecrets.audit.models import AuditEvent
 
@@ -11,7 +12,7 @@ PAGE_SIZE = 50
 
 
 @organization_required
-def activity(request: HttpRequest) -> HttpResponse:
+def activity(request: OrgRequest) -> HttpResponse:
     """The organization's audit trail, filterable by object type and action."""
     events = scoped(AuditEvent.objects.all(), request.organization).select_related(
         "actor", "api_token"

@@ -41,9 +41,10 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from regsecrets.core.middleware import is_api_request
+
 logger = logging.getLogger("regsecrets.security")
 
-API_PREFIX = "/v1/"
 UNSTORABLE = "Text cannot contain NUL characters or unpaired surrogates."
 DATE_PART_SUFFIXES = ("__year", "__month", "__day")
 DATE_PART_MAX = 4
@@ -65,8 +66,27 @@ def has_unstorable_text(text: str) -> bool:
     return False
 
 
-def _refusal(request: HttpRequest) -> tuple[str, str] | None:
-    """(parameter name, reason) for the first unusable parameter, or None."""
+def query_refusal(request: HttpRequest) -> tuple[str, str] | None:
+    """(parameter name, reason) for the first unusable parameter, or None.
+
+    A refusal is logged here, once, whichever face answers it.
+    """
+    refusal = _first_refusal(request)
+    if refusal is not None:
+        name, reason = refusal
+        # The parameter's name only: its value is hostile, or may be a credential.
+        logger.warning(
+            "Refused query parameter %r of %s %r: %s",
+            name[:100],
+            request.method,
+            request.path[:200],
+            reason,
+        )
+        return name[:100], reason
+    return None
+
+
+def _first_refusal(request: HttpRequest) -> tuple[str, str] | None:
     for key, values in request.GET.lists():
         if has_unstorable_text(key):
             # Never echo a hostile name; a NUL in a name is reported without it.
@@ -78,32 +98,18 @@ def _refusal(request: HttpRequest) -> tuple[str, str] | None:
     return None
 
 
-def _respond(request: HttpRequest, name: str, reason: str) -> HttpResponse:
-    name = name[:100]
-    if request.path.startswith(API_PREFIX):
-        # The API owns its error shape; imported when needed so that the core layer
-        # keeps no module-level dependency on a face.
-        from regsecrets.api import errors
-
-        return errors.field_error(name, reason).response()
-    return render(request, "400.html", {"reason": f"The parameter “{name}”: {reason}"}, status=400)
-
-
 class RefuseUnusableQueryMiddleware:
+    """The site's answer: the 400 page. /v1 requests are answered in the API's own
+    error shape by ``regsecrets.api.fallback.RefuseUnusableApiQueryMiddleware``."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        refusal = _refusal(request)
+        refusal = None if is_api_request(request) else query_refusal(request)
         if refusal is None:
             return self.get_response(request)
         name, reason = refusal
-        # The parameter's name only: its value is hostile, or may be a credential.
-        logger.warning(
-            "Refused query parameter %r of %s %r: %s",
-            name[:100],
-            request.method,
-            request.path[:200],
-            reason,
+        return render(
+            request, "400.html", {"reason": f"The parameter “{name}”: {reason}"}, status=400
         )
-        return _respond(request, name, reason)

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 
+from regsecrets.accounts.context import ContextRequest
 from regsecrets.core.readiness import readiness_problems
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: ContextRequest) -> HttpResponse:
     if request.user.is_authenticated:
         if request.organization is None:
             return redirect("organization_create")
@@ -42,6 +44,4 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def error_500(request: HttpRequest) -> HttpResponse:
     # No context processors that touch the database: the error may be the database.
-    from django.template import loader
-
     return HttpResponse(loader.get_template("500.html").render({}), status=500)

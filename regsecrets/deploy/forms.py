@@ -13,9 +13,15 @@ from typing import Any
 from django import forms
 from django.forms.models import ModelChoiceIterator
 
+from regsecrets.accounts.models import Organization
 from regsecrets.core.names import NAME_HELP, validate_name
 from regsecrets.deploy.selectors import secret_choices
-from regsecrets.registries import InvalidImageReference, display_host, parse_image_reference
+from regsecrets.registries import (
+    MAX_IMAGE_LENGTH,
+    InvalidImageReference,
+    display_host,
+    parse_image_reference,
+)
 from regsecrets.registry_secrets.models import Secret
 
 # The value of the select's "Create a new registry secret…" option. Not a UUID,
@@ -71,7 +77,7 @@ class ServiceForm(forms.Form):
     )
     image = forms.CharField(
         label="Image reference",
-        max_length=512,
+        max_length=MAX_IMAGE_LENGTH,
         help_text="What the platform pulls, e.g. ghcr.io/owner/app:1.2 or nginx:1.27.",
         widget=forms.TextInput(attrs={**_NAME_ATTRS, "placeholder": "ghcr.io/owner/app:tag"}),
     )
@@ -88,7 +94,7 @@ class ServiceForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["registry_secret"]
         assert isinstance(field, SecretChoiceField)  # declared above; narrows the type

@@ -7,6 +7,7 @@ import uuid
 from django.db import models
 
 from regsecrets.core.names import validate_name
+from regsecrets.registries import MAX_IMAGE_LENGTH
 
 
 class App(models.Model):
@@ -36,7 +37,7 @@ class Service(models.Model):
         "accounts.Organization", on_delete=models.CASCADE, related_name="services"
     )
     name = models.CharField(max_length=64, validators=[validate_name])
-    image = models.CharField(max_length=512)
+    image = models.CharField(max_length=MAX_IMAGE_LENGTH)
     registry_secret = models.ForeignKey(
         "registry_secrets.Secret",
         on_delete=models.PROTECT,

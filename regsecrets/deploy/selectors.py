@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from regsecrets.accounts.models import Organization
 from regsecrets.accounts.scoping import get_scoped_or_404, scoped
 from regsecrets.deploy.models import App, Service
 from regsecrets.registries import (
@@ -19,7 +20,7 @@ from regsecrets.registries import (
 from regsecrets.registry_secrets.models import Secret
 
 
-def app_list(*, organization: Any) -> QuerySet[App]:
+def app_list(*, organization: Organization) -> QuerySet[App]:
     """The organization's apps with their service counts, in one query."""
     return (
         scoped(App.objects.all(), organization)
@@ -28,7 +29,7 @@ def app_list(*, organization: Any) -> QuerySet[App]:
     )
 
 
-def app_get(*, organization: Any, app_id: Any) -> App:
+def app_get(*, organization: Organization, app_id: Any) -> App:
     """One of the organization's apps, or 404."""
     return get_scoped_or_404(App.objects.all(), organization, pk=app_id)
 
@@ -42,7 +43,7 @@ def app_services(*, app: App) -> QuerySet[Service]:
     )
 
 
-def service_get(*, organization: Any, service_id: Any) -> Service:
+def service_get(*, organization: Organization, service_id: Any) -> Service:
     """One of the organization's services with its app and secret metadata, or 404."""
     return get_scoped_or_404(
         Service.objects.select_related("app", "registry_secret").defer("registry_secret__document"),
@@ -51,7 +52,7 @@ def service_get(*, organization: Any, service_id: Any) -> Service:
     )
 
 
-def secret_choices(*, organization: Any) -> QuerySet[Secret]:
+def secret_choices(*, organization: Organization) -> QuerySet[Secret]:
     """The secrets a service of ``organization`` may use: its own, metadata only."""
     return scoped(Secret.objects.all(), organization).defer("document").order_by("name")
 
@@ -86,7 +87,7 @@ def pull_key_for(secret: Secret | None, image: str) -> str | None:
     return matches[0] if matches else None
 
 
-def secrets_matching_image(*, organization: Any, image: str) -> list[SecretMatch]:
+def secrets_matching_image(*, organization: Organization, image: str) -> list[SecretMatch]:
     """The organization's secrets that could authenticate ``image``, for suggestions.
 
     Reads the clear ``hosts`` metadata only; an unparsable image matches nothing.

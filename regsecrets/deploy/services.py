@@ -15,22 +15,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
+from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
 from regsecrets.deploy.models import App, Service
 from regsecrets.registries import (
+    MAX_IMAGE_LENGTH,
     InvalidImageReference,
+    credentials_for_image,
     display_host,
     hosts_for_image,
     parse_image_reference,
 )
 from regsecrets.registry_secrets.models import Secret
-
-MAX_IMAGE_LENGTH = 512
+from regsecrets.registry_secrets.services import secret_config
 
 
 def _name_errors(name: Any) -> list[str]:
@@ -82,7 +85,11 @@ def check_secret_matches_image(secret: Secret, image: str) -> None:
 
 @transaction.atomic
 def app_create(
-    *, organization: Any, name: Any, actor: Any = None, request: HttpRequest | None = None
+    *,
+    organization: Organization,
+    name: Any,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> App:
     """Create an app; raises ValidationError keyed "name" (bad or taken name)."""
     errors = _name_errors(name)
@@ -106,7 +113,7 @@ def app_create(
 
 
 @transaction.atomic
-def app_delete(*, app: App, actor: Any = None, request: HttpRequest | None = None) -> None:
+def app_delete(*, app: App, actor: User | None = None, request: HttpRequest | None = None) -> None:
     """Delete an app and its services (each service deletion is audited).
 
     The app row is locked first, so a service being created in it either commits
@@ -197,7 +204,7 @@ def service_create(
     name: Any,
     image: Any,
     registry_secret: Secret | None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Service:
     """Create a service; raises ValidationError keyed "name", "image", "registry_secret".
@@ -235,7 +242,7 @@ def service_create(
 
 @transaction.atomic
 def service_delete(
-    *, service: Service, actor: Any = None, request: HttpRequest | None = None
+    *, service: Service, actor: User | None = None, request: HttpRequest | None = None
 ) -> None:
     audit_record(
         action="service.deleted",
@@ -255,7 +262,7 @@ def service_update(
     name: Any,
     image: Any,
     registry_secret: Secret | None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Service:
     """Change a service's name, image or secret (None removes it), with the same
@@ -312,7 +319,7 @@ def service_pull_secret(
     *,
     service: Service,
     format: str = "dockerconfigjson",
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> dict[str, Any]:
     """The Docker config document the platform pulls ``service``'s image with.
@@ -321,9 +328,6 @@ def service_pull_secret(
     registries that serve the image, and audits the export. Raises
     PullSecretUnavailable, or DecryptionError when the ciphertext cannot be opened.
     """
-    from regsecrets.registries import credentials_for_image
-    from regsecrets.registry_secrets.services import secret_config
-
     secret = service.registry_secret
     if secret is None:
         raise PullSecretUnavailable(f"Service {service} has no registry secret (public image).")

@@ -16,12 +16,13 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import ProtectedError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from regsecrets.accounts.context import OrgRequest
 from regsecrets.accounts.scoping import get_scoped_or_404, organization_required, require_manager
 from regsecrets.core.forms import ConfirmDeleteForm
 from regsecrets.core.ratelimit import verify_rate_limited
@@ -30,6 +31,7 @@ from regsecrets.deploy import selectors, services
 from regsecrets.deploy.forms import NEW_SECRET, AppForm, ServiceForm, secret_label
 from regsecrets.deploy.models import App, Service
 from regsecrets.registries import (
+    MAX_IMAGE_LENGTH,
     InvalidImageReference,
     Provider,
     display_host,
@@ -54,14 +56,14 @@ INLINE_AUTO_ID = "secret_%s"
 
 @require_GET
 @organization_required
-def app_list(request: HttpRequest) -> HttpResponse:
+def app_list(request: OrgRequest) -> HttpResponse:
     apps = selectors.app_list(organization=request.organization)
     return render(request, "deploy/app_list.html", {"apps": apps, "form": AppForm()})
 
 
 @require_http_methods(["GET", "POST"])
 @organization_required
-def app_create(request: HttpRequest) -> HttpResponse:
+def app_create(request: OrgRequest) -> HttpResponse:
     form = AppForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -81,7 +83,7 @@ def app_create(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @organization_required
-def app_detail(request: HttpRequest, app_id: UUID) -> HttpResponse:
+def app_detail(request: OrgRequest, app_id: UUID) -> HttpResponse:
     app = selectors.app_get(organization=request.organization, app_id=app_id)
     rows = [
         {"service": s, "pull_key": selectors.pull_key_for(s.registry_secret, s.image)}
@@ -92,7 +94,7 @@ def app_detail(request: HttpRequest, app_id: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @organization_required
-def app_delete(request: HttpRequest, app_id: UUID) -> HttpResponse:
+def app_delete(request: OrgRequest, app_id: UUID) -> HttpResponse:
     app = selectors.app_get(organization=request.organization, app_id=app_id)
     require_manager(request)
     form = ConfirmDeleteForm(request.POST or None, expected=app.name)
@@ -110,10 +112,10 @@ def app_delete(request: HttpRequest, app_id: UUID) -> HttpResponse:
 # --- Services ----------------------------------------------------------------
 
 
-def _new_secret_redirect(request: HttpRequest, form_url: str) -> HttpResponse:
+def _new_secret_redirect(request: OrgRequest, form_url: str) -> HttpResponse:
     """Without JavaScript, "Create a new registry secret…" goes to the secret pages
     and comes back here; what was typed travels in the return URL (no credentials)."""
-    keep = {k: request.POST.get(k, "").strip()[:512] for k in ("name", "image")}
+    keep = {k: request.POST.get(k, "").strip()[:MAX_IMAGE_LENGTH] for k in ("name", "image")}
     back = (
         f"{form_url}?{urlencode({k: v for k, v in keep.items() if v})}"
         if any(keep.values())
@@ -122,7 +124,7 @@ def _new_secret_redirect(request: HttpRequest, form_url: str) -> HttpResponse:
     return redirect(f"{reverse('registry_secrets:new')}?{urlencode({'next': back})}")
 
 
-def _initial_from_query(request: HttpRequest) -> dict[str, Any]:
+def _initial_from_query(request: OrgRequest) -> dict[str, Any]:
     """Prefill from the return trip of the secret pages (?name=&image=&secret=<id>).
 
     The secret id only preselects an option of the scoped select; an id that is
@@ -131,14 +133,14 @@ def _initial_from_query(request: HttpRequest) -> dict[str, Any]:
     initial: dict[str, Any] = {}
     for key in ("name", "image"):
         if request.GET.get(key):
-            initial[key] = request.GET[key][:512]
+            initial[key] = request.GET[key][:MAX_IMAGE_LENGTH]
     secret = request.GET.get("secret", "")
     with contextlib.suppress(ValueError):
         initial["registry_secret"] = str(UUID(secret))
     return initial
 
 
-def _suggestions(form: ServiceForm, request: HttpRequest, service: Service | None) -> list[Any]:
+def _suggestions(form: ServiceForm, request: OrgRequest, service: Service | None) -> list[Any]:
     """Secrets that would serve a public-looking image, when the user has not yet
     said the image is public. Editing without touching the image or secret asks nothing."""
     data = form.cleaned_data
@@ -154,7 +156,7 @@ def _suggestions(form: ServiceForm, request: HttpRequest, service: Service | Non
 
 
 def _service_form_page(
-    request: HttpRequest, *, app: App, service: Service | None, form_url: str
+    request: OrgRequest, *, app: App, service: Service | None, form_url: str
 ) -> HttpResponse:
     initial: dict[str, Any] = {}
     if service is not None:
@@ -221,7 +223,7 @@ def _service_form_page(
 
 @require_http_methods(["GET", "POST"])
 @organization_required
-def service_create(request: HttpRequest, app_id: UUID) -> HttpResponse:
+def service_create(request: OrgRequest, app_id: UUID) -> HttpResponse:
     app = selectors.app_get(organization=request.organization, app_id=app_id)
     url = reverse("deploy:service_create", kwargs={"app_id": app.pk})
     return _service_form_page(request, app=app, service=None, form_url=url)
@@ -229,7 +231,7 @@ def service_create(request: HttpRequest, app_id: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @organization_required
-def service_edit(request: HttpRequest, service_id: UUID) -> HttpResponse:
+def service_edit(request: OrgRequest, service_id: UUID) -> HttpResponse:
     service = selectors.service_get(organization=request.organization, service_id=service_id)
     url = reverse("deploy:service_edit", kwargs={"service_id": service.pk})
     return _service_form_page(request, app=service.app, service=service, form_url=url)
@@ -237,7 +239,7 @@ def service_edit(request: HttpRequest, service_id: UUID) -> HttpResponse:
 
 @require_GET
 @organization_required
-def service_detail(request: HttpRequest, service_id: UUID) -> HttpResponse:
+def service_detail(request: OrgRequest, service_id: UUID) -> HttpResponse:
     service = selectors.service_get(organization=request.organization, service_id=service_id)
     pull_key = selectors.pull_key_for(service.registry_secret, service.image)
     try:
@@ -259,7 +261,7 @@ def service_detail(request: HttpRequest, service_id: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @organization_required
-def service_delete(request: HttpRequest, service_id: UUID) -> HttpResponse:
+def service_delete(request: OrgRequest, service_id: UUID) -> HttpResponse:
     service = selectors.service_get(organization=request.organization, service_id=service_id)
     require_manager(request)
     if request.method == "POST":
@@ -288,7 +290,7 @@ def _provider(slug: str) -> Provider:
 
 @require_GET
 @organization_required
-def inline_secret_fields(request: HttpRequest, slug: str) -> HttpResponse:
+def inline_secret_fields(request: OrgRequest, slug: str) -> HttpResponse:
     """The provider's secret form fields (the secret pages' own form class), as HTML."""
     provider = _provider(slug)
     form = provider_form_class(provider)(auto_id=INLINE_AUTO_ID)
@@ -306,7 +308,7 @@ def _errors_json(form: Any) -> dict[str, list[str]]:
 @sensitive_post_parameters()
 @require_POST
 @organization_required
-def inline_secret_create(request: HttpRequest, slug: str) -> JsonResponse:
+def inline_secret_create(request: OrgRequest, slug: str) -> JsonResponse:
     """Create a secret from the service form's inline panel; JSON in, JSON out.
 
     201 with {id, name, label} for the select, or 400 with {errors: {field: [..]}}.
@@ -328,9 +330,9 @@ def inline_secret_create(request: HttpRequest, slug: str) -> JsonResponse:
 
 @require_GET
 @organization_required
-def secret_suggestion(request: HttpRequest) -> JsonResponse:
+def secret_suggestion(request: OrgRequest) -> JsonResponse:
     """Which of the organization's secrets serve the typed image (metadata only)."""
-    image = request.GET.get("image", "").strip()[:512]
+    image = request.GET.get("image", "").strip()[:MAX_IMAGE_LENGTH]
     try:
         registry = parse_image_reference(image).domain
     except InvalidImageReference as exc:
@@ -347,12 +349,10 @@ def secret_suggestion(request: HttpRequest) -> JsonResponse:
     )
 
 
-MAX_IMAGE_LENGTH = 512
-
 
 @require_POST
 @organization_required
-def verify_image(request: HttpRequest) -> JsonResponse:
+def verify_image(request: OrgRequest) -> JsonResponse:
     """Can the typed image be pulled with the chosen secret? A warning, never a gate.
 
     POST (image, secret id or empty) rather than GET: it contacts a registry,

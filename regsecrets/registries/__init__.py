@@ -37,12 +37,14 @@ from .providers import (
     provider_by_key,
     provider_by_slug,
 )
-from .reference import ImageReference, parse_image_reference
+from .reference import MAX_IMAGE_LENGTH, ImageReference, parse_image_reference
+from .text import has_control_characters
 
 __all__ = [
     "DOCKER_HUB_AUTH_KEY",
     "DOCKER_HUB_DOMAIN",
     "MAX_DOCKER_CONFIG_BYTES",
+    "MAX_IMAGE_LENGTH",
     "PROVIDERS",
     "Credential",
     "ImageReference",
@@ -61,6 +63,7 @@ __all__ = [
     "dump_docker_config",
     "encode_auth",
     "get_provider",
+    "has_control_characters",
     "hosts_for_image",
     "key_matches_image",
     "normalize_registry_key",

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidDockerConfig
+from .text import has_control_characters
 
 __all__ = [
     "DOCKER_HUB_AUTH_KEY",
@@ -101,7 +102,7 @@ def parse_registry_key(key: str, *, allow_globs: bool = True) -> RegistryKey:
     text = key.strip()
     if not text:
         raise ValueError("it is empty")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    if any(ch.isspace() for ch in text) or has_control_characters(text):
         raise ValueError("it contains spaces or control characters")
     match = _SCHEME_RE.match(text)
     if match:
@@ -484,7 +485,7 @@ def _normalize_entry(key: str, raw: Any, uses_helpers: bool) -> dict[str, str]:
     if username is not None:
         if ":" in username:
             raise InvalidDockerConfig(f"{where}: the username must not contain a colon.")
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in username):
+        if has_control_characters(username):
             raise InvalidDockerConfig(f"{where}: the username contains control characters.")
         if password is None and not tokens:
             raise InvalidDockerConfig(f"{where}: it has a username but no password.")

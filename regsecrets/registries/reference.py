@@ -14,12 +14,16 @@ from dataclasses import dataclass
 
 from .errors import InvalidImageReference
 
-__all__ = ["DEFAULT_DOMAIN", "ImageReference", "parse_image_reference"]
+__all__ = ["DEFAULT_DOMAIN", "MAX_IMAGE_LENGTH", "ImageReference", "parse_image_reference"]
 
 DEFAULT_DOMAIN = "docker.io"
 _LEGACY_DEFAULT_DOMAIN = "index.docker.io"
 _OFFICIAL_PREFIX = "library/"
 NAME_TOTAL_LENGTH_MAX = 255
+# The longest image reference anyone may type, store or check: the service's column,
+# its forms and the verification faces all use this one limit. A repository name is at
+# most 255 characters; a tag (128) and a digest (sha512: 135) fit beside it.
+MAX_IMAGE_LENGTH = 512
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(

@@ -20,12 +20,15 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
 
+from regsecrets.accounts.models import Organization
 from regsecrets.core.names import NAME_HELP, validate_name
 from regsecrets.registries import MAX_DOCKER_CONFIG_BYTES, PROVIDERS, Provider, ProviderField
+from regsecrets.registry_secrets.services import secret_create
 
 __all__ = [
     "FILE_SUFFIX",
@@ -279,8 +282,8 @@ def provider_cards(url_name: str, *, next_url: str = "") -> list[ProviderCard]:
 def create_secret_from_form(
     form: SecretForm,
     *,
-    organization: Any,
-    actor: Any,
+    organization: Organization,
+    actor: User | None,
     request: HttpRequest | None,
     name: str | None = None,
 ) -> Any:
@@ -289,8 +292,6 @@ def create_secret_from_form(
     The one bridge from a provider form to the service layer, shared by the secret
     pages, the service form's inline panel and the admin.
     """
-    from regsecrets.registry_secrets.services import secret_create
-
     try:
         return secret_create(
             organization=organization,

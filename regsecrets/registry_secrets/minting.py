@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.cache import BaseCache, caches
 from django.http import HttpRequest
 from django.utils import timezone
@@ -363,7 +364,7 @@ def _mint_and_store(
 def secret_token(
     *,
     secret: Secret,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     now: datetime | None = None,
     options: MintOptions | None = None,

@@ -8,12 +8,11 @@ from django.conf import settings
 from django.db import models
 
 from regsecrets.crypto.fields import EncryptedTextField
+from regsecrets.registries import PROVIDERS
 
 
 def provider_choices() -> list[tuple[str, str]]:
     """The catalogue's providers (a callable, so migrations do not copy the list)."""
-    from regsecrets.registries import PROVIDERS
-
     return [(p.key, p.label) for p in PROVIDERS]
 
 

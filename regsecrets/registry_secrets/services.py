@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.transaction import TransactionManagementError
 from django.http import Http404, HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
+from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
 from regsecrets.crypto import DecryptionError
@@ -77,7 +79,7 @@ def _validation_error(errors: dict[str, list[str]]) -> ValidationError:
     )
 
 
-def _check_name(organization: Any, name: str, *, exclude_pk: Any = None) -> None:
+def _check_name(organization: Organization, name: str, *, exclude_pk: Any = None) -> None:
     try:
         validate_name(name)
     except ValidationError as exc:
@@ -154,7 +156,7 @@ class PreparedCreate:
 
 @sensitive_variables("data", "result")
 def secret_create_prepare(
-    *, organization: Any, name: str, provider: str, data: Mapping[str, Any]
+    *, organization: Organization, name: str, provider: str, data: Mapping[str, Any]
 ) -> PreparedCreate:
     """Validate the name and the provider input and seal the document, without saving.
 
@@ -180,7 +182,7 @@ def secret_create_prepare(
 
 
 def secret_create_apply(
-    *, prepared: PreparedCreate, actor: Any = None, request: HttpRequest | None = None
+    *, prepared: PreparedCreate, actor: User | None = None, request: HttpRequest | None = None
 ) -> Secret:
     """Save a prepared secret and audit it; a name taken meanwhile is a "name" ValidationError."""
     secret = prepared.secret
@@ -207,11 +209,11 @@ def secret_create_apply(
 @sensitive_variables("data")
 def secret_create(
     *,
-    organization: Any,
+    organization: Organization,
     name: str,
     provider: str,
     data: Mapping[str, Any],
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Secret:
     """Validate, seal and save a new secret; raises ValidationError keyed by field."""
@@ -404,7 +406,7 @@ def secret_update_prepare(
 
 
 def secret_update_apply(
-    *, prepared: PreparedUpdate, actor: Any = None, request: HttpRequest | None = None
+    *, prepared: PreparedUpdate, actor: User | None = None, request: HttpRequest | None = None
 ) -> Secret:
     """Save a prepared edit and audit it, in the transaction that prepared it."""
     _require_transaction("secret_update_apply")
@@ -431,7 +433,7 @@ def secret_update(
     *,
     secret: Secret,
     data: Mapping[str, Any],
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Secret:
     """Apply new provider input; an empty credential field keeps the stored value.
@@ -444,7 +446,9 @@ def secret_update(
         return secret_update_apply(prepared=prepared, actor=actor, request=request)
 
 
-def secret_delete(*, secret: Secret, actor: Any = None, request: HttpRequest | None = None) -> None:
+def secret_delete(
+    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
+) -> None:
     """Delete the secret unless a service references it (refused with SecretInUse).
 
     Lock, then look: the row lock (taken before any service is read, the order
@@ -469,7 +473,7 @@ def secret_delete(*, secret: Secret, actor: Any = None, request: HttpRequest | N
 
 
 def secret_reveal(
-    *, secret: Secret, actor: Any = None, request: HttpRequest | None = None
+    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
 ) -> dict[str, str]:
     """Decrypt the provider fields for an owner or admin, and audit it."""
     fields = secret_fields(secret)
@@ -484,7 +488,7 @@ def secret_reveal(
 
 
 def secret_reencrypt(
-    *, secret: Secret, actor: Any = None, request: HttpRequest | None = None
+    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
 ) -> bool:
     """Seal the stored document again under the active key; False when it already uses it.
 

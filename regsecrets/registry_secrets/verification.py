@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
@@ -133,7 +134,7 @@ def secret_host_checks(
 
 
 def _audit(
-    secret: Secret, request: HttpRequest | None, actor: Any, details: dict[str, Any]
+    secret: Secret, request: HttpRequest | None, actor: User | None, details: dict[str, Any]
 ) -> None:
     audit_record(
         action="secret.verified",
@@ -147,7 +148,7 @@ def _audit(
 
 @sensitive_variables("config")
 def secret_test_credentials(
-    *, secret: Secret, actor: Any = None, request: HttpRequest | None = None
+    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
 ) -> list[HostCheck]:
     """Test a stored secret's login to each of its registries, and audit each.
 
@@ -161,7 +162,11 @@ def secret_test_credentials(
 
 
 def audit_check(
-    secret: Secret, check: HostCheck, *, actor: Any = None, request: HttpRequest | None = None
+    secret: Secret,
+    check: HostCheck,
+    *,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> None:
     """Record that ``secret``'s credentials were tested against one host."""
     _audit(
@@ -182,7 +187,7 @@ def secret_verify_image(
     *,
     image: str,
     secret: Secret | None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> VerificationResult:
     """Can ``image`` be pulled with ``secret`` (anonymously without one)?

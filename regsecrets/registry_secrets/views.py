@@ -16,13 +16,14 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from regsecrets.accounts.context import OrgRequest
 from regsecrets.accounts.scoping import (
     get_scoped_or_404,
     organization_required,
@@ -70,7 +71,7 @@ def _provider_info(key: str) -> dict[str, str]:
     return {"label": provider.label, "icon": provider.icon, "slug": provider.slug}
 
 
-def _safe_next(request: HttpRequest) -> str:
+def _safe_next(request: OrgRequest) -> str:
     """A same-site path to return to after creating (e.g. the service form), or ""."""
     target = request.GET.get("next") or request.POST.get("next") or ""
     if target.startswith("/") and url_has_allowed_host_and_scheme(
@@ -91,7 +92,7 @@ def _display_hosts(secret: Secret) -> list[str]:
     return [display_host(host) for host in (secret.hosts or [])]
 
 
-def _services_using(secret: Secret, request: HttpRequest) -> list[Any]:
+def _services_using(secret: Secret, request: OrgRequest) -> list[Any]:
     return list(
         scoped(secret.services.select_related("app"), request.organization).order_by(
             "app__name", "name"
@@ -101,7 +102,7 @@ def _services_using(secret: Secret, request: HttpRequest) -> list[Any]:
 
 @require_GET
 @organization_required
-def secret_list(request: HttpRequest) -> HttpResponse:
+def secret_list(request: OrgRequest) -> HttpResponse:
     """Metadata only (the document column is deferred): nothing here decrypts."""
     # A NUL in the query string never gets here (core.querystring answers 400).
     search = request.GET.get("q", "").strip()[:64]
@@ -138,7 +139,7 @@ def secret_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @organization_required
-def secret_new(request: HttpRequest) -> HttpResponse:
+def secret_new(request: OrgRequest) -> HttpResponse:
     """The provider picker: one card per provider, each a plain link.
 
     ``?next=`` (a same-site path, e.g. the service form) travels on to the
@@ -173,7 +174,7 @@ def _fields_context(form: SecretForm, provider: Provider, *, test_url: str) -> d
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 @organization_required
-def secret_create(request: HttpRequest, slug: str) -> HttpResponse:
+def secret_create(request: OrgRequest, slug: str) -> HttpResponse:
     """The provider form; the form class comes from the URL, never from the POST."""
     provider = _provider_for_slug(slug)
     form_class = provider_form_class(provider)
@@ -208,7 +209,7 @@ def secret_create(request: HttpRequest, slug: str) -> HttpResponse:
 @sensitive_post_parameters()
 @require_POST
 @organization_required
-def preview_host(request: HttpRequest, slug: str) -> JsonResponse:
+def preview_host(request: OrgRequest, slug: str) -> JsonResponse:
     """The registry host the typed input will use: the catalogue's own preview.
 
     POST, so a pasted config.json never lands in an access log; passwords are
@@ -221,7 +222,7 @@ def preview_host(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse({"host": display_host(host) if host else None})
 
 
-def _render_detail(request: HttpRequest, secret: Secret, *, status: int = 200) -> HttpResponse:
+def _render_detail(request: OrgRequest, secret: Secret, *, status: int = 200) -> HttpResponse:
     return render(
         request,
         "registry_secrets/secret_detail.html",
@@ -238,7 +239,7 @@ def _render_detail(request: HttpRequest, secret: Secret, *, status: int = 200) -
 
 @require_GET
 @organization_required
-def secret_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
+def secret_detail(request: OrgRequest, pk: UUID) -> HttpResponse:
     secret = get_scoped_or_404(
         Secret.objects.defer("document").select_related("created_by", "updated_by"),
         request.organization,
@@ -247,7 +248,7 @@ def secret_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
     return _render_detail(request, secret)
 
 
-def _undecryptable(request: HttpRequest, secret: Secret, error: DecryptionError) -> HttpResponse:
+def _undecryptable(request: OrgRequest, secret: Secret, error: DecryptionError) -> HttpResponse:
     return render(
         request,
         "registry_secrets/secret_undecryptable.html",
@@ -259,7 +260,7 @@ def _undecryptable(request: HttpRequest, secret: Secret, error: DecryptionError)
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 @organization_required
-def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
+def secret_edit(request: OrgRequest, pk: UUID) -> HttpResponse:
     """Credential fields start empty; an empty field keeps the stored value."""
     secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
     try:
@@ -310,7 +311,7 @@ def secret_edit(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @organization_required
-def secret_delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+def secret_delete(request: OrgRequest, pk: UUID) -> HttpResponse:
     """Owners and admins; refused while a service references the secret."""
     secret = get_scoped_or_404(Secret.objects.defer("document"), request.organization, pk=pk)
     require_manager(request)
@@ -356,7 +357,7 @@ def _result_message(check: verification.HostCheck) -> str:
 
 @require_POST
 @organization_required
-def secret_test(request: HttpRequest, pk: UUID) -> HttpResponse:
+def secret_test(request: OrgRequest, pk: UUID) -> HttpResponse:
     """Log in to each registry of a stored secret; one message per host.
 
     Every member may do it (it reveals nothing but whether the login works). The
@@ -404,7 +405,7 @@ def _json_error(message: str, status: int) -> JsonResponse:
 @sensitive_variables("data", "result")
 def _test_input(
     form: SecretForm,
-    request: HttpRequest,
+    request: OrgRequest,
     validate: Callable[[dict[str, Any]], ProviderResult],
     *,
     ignore: tuple[str, ...] = (),
@@ -438,7 +439,7 @@ def _results_json(checks: list[verification.HostCheck]) -> JsonResponse:
 @sensitive_post_parameters()
 @require_POST
 @organization_required
-def secret_test_input(request: HttpRequest, slug: str) -> JsonResponse:
+def secret_test_input(request: OrgRequest, slug: str) -> JsonResponse:
     """The create form's "Test credentials": check what is typed, before saving.
 
     Multipart in (the form's own fields), JSON out: {"results": [{host, success,
@@ -458,7 +459,7 @@ def secret_test_input(request: HttpRequest, slug: str) -> JsonResponse:
 @sensitive_post_parameters()
 @require_POST
 @organization_required
-def secret_edit_test(request: HttpRequest, pk: UUID) -> JsonResponse:
+def secret_edit_test(request: OrgRequest, pk: UUID) -> JsonResponse:
     """The edit form's "Test credentials": the typed input merged over what is stored.
 
     Judged by the same service as saving, so a registry change with the credentials

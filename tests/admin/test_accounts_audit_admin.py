@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from regsecrets.accounts.models import ApiToken
-from regsecrets.api.tokens import token_create
+from regsecrets.accounts.tokens import token_create
 from regsecrets.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

@@ -78,7 +78,7 @@ class Api:
 
 @pytest.fixture
 def issue_token():
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
 
     def issue(user, organization, name: str = "test") -> str:
         return token_create(user=user, organization=organization, name=name)[1]

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from regsecrets.accounts.models import ApiToken, Membership
-from regsecrets.api.tokens import token_digest, token_revoke
+from regsecrets.accounts.tokens import token_digest, token_revoke
 from regsecrets.audit.models import AuditEvent
 
 

@@ -154,6 +154,24 @@ def test_during_a_database_outage_the_api_answers_json_503(
     assert quiet_client.get("/readyz").json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_probes_sent_with_a_session_cookie_answer_during_a_database_outage(
+    quiet_client, alice, org, settings, tmp_path, debug
+):
+    # A probe that shares a browser's cookie jar (or a load balancer replaying one)
+    # must not read the session: during an outage that read fails, and /readyz
+    # owes the orchestrator its 503, not a 500.
+    settings.DEBUG = debug
+    quiet_client.force_login(alice)
+    assert quiet_client.get("/readyz").status_code == 200
+    with database_unreachable(tmp_path):
+        assert quiet_client.get("/healthz").status_code == 200
+        ready = quiet_client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json() == {"status": "unavailable", "reasons": ["database unreachable"]}
+    assert quiet_client.get("/readyz").json() == {"status": "ok"}
+
+
 def test_readiness_is_ok_with_a_database_and_a_key_ring(client):
     response = client.get("/readyz")
     assert response.status_code == 200

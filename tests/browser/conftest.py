@@ -129,7 +129,7 @@ def session_cookie(user: Any, organization: Any = None) -> tuple[str, str]:
     from django.conf import settings
     from django.test import Client
 
-    from regsecrets.accounts.scoping import SESSION_KEY
+    from regsecrets.accounts.context import SESSION_KEY
 
     client = Client()
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")

@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from regsecrets.api.tokens import token_create
+from regsecrets.accounts.tokens import token_create
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_create, secret_fields, secret_update
 

@@ -208,7 +208,7 @@ def submit_through_every_face(alice, org, superuser) -> Api:
     response = admin.post(add, {"organization": org.pk, **ADMIN_FORM})
     assert response.status_code == 302, response.content[:2000]
 
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
 
     api = Api(Client(), token_create(user=alice, organization=org, name="canary")[1])
     response = api.post("/v1/secrets", API_BODY)
@@ -412,7 +412,7 @@ def test_a_500_report_hides_the_submitted_credentials(
             f"{add}?organization={org.pk}&provider=private", {"organization": org.pk, **ADMIN_FORM}
         )
     else:
-        from regsecrets.api.tokens import token_create
+        from regsecrets.accounts.tokens import token_create
 
         api = Api(client, token_create(user=alice, organization=org, name="t")[1])
         response = api.post(

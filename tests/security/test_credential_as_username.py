@@ -14,7 +14,7 @@ import json
 import pytest
 from django.test import Client
 
-from regsecrets.api.tokens import token_create
+from regsecrets.accounts.tokens import token_create
 from regsecrets.registries import get_provider
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (

@@ -163,7 +163,7 @@ def test_the_500_page_and_the_mailed_report_show_no_credential(
 def test_the_api_in_debug_answers_json_and_its_report_shows_no_credential(
     alice, org, settings, monkeypatch, caplog
 ):
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
     from regsecrets.crypto import fields
 
     settings.DEBUG = True

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from regsecrets.accounts.models import Membership
-from regsecrets.api.tokens import token_create
+from regsecrets.accounts.tokens import token_create
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_create, secret_fields, secret_update
 from tests.conftest import CANARY

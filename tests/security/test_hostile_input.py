@@ -435,7 +435,7 @@ JSON_HOSTILE: list[Any] = [
 
 @pytest.fixture
 def api(world, client) -> Api:
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
 
     client.raise_request_exception = False
     return Api(client, token_create(user=world.owner, organization=world.org, name="h")[1])
@@ -673,7 +673,7 @@ ADMIN_HOSTILE = [
 
 @pytest.fixture
 def operator(world, django_user_model) -> Client:
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
 
     # Rows for every registered model, so filters and autocompletes have something to read.
     token_create(user=world.owner, organization=world.org, name="ci")

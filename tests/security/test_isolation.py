@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def issue_token():
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
 
     return lambda user, organization: token_create(
         user=user, organization=organization, name="isolation"
@@ -122,7 +122,7 @@ class Other:
 
 @pytest.fixture
 def other(bob, other_org) -> Other:
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
     from regsecrets.deploy.services import app_create, service_create
     from regsecrets.registry_secrets.services import secret_create
 
@@ -286,7 +286,7 @@ def test_ids_in_query_strings_and_bodies_are_scoped_too(alice_client, org, other
 def test_a_session_pointing_at_another_organization_falls_back_to_ones_own(
     client, alice, org, other
 ):
-    from regsecrets.accounts.scoping import SESSION_KEY
+    from regsecrets.accounts.context import SESSION_KEY
 
     client.force_login(alice)
     session = client.session

@@ -73,7 +73,7 @@ def test_admin_pages_are_not_stored(client, django_user_model, secret):
 
 
 def test_api_replies_are_not_stored_errors_included(alice, org, secret, settings):
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
 
     settings.REGSECRETS_API_TOKEN_FAILURE_LIMIT = 1
     client = Client(raise_request_exception=False)

@@ -20,8 +20,8 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
+from regsecrets.accounts.context import SESSION_KEY
 from regsecrets.accounts.models import Membership, Organization, Role
-from regsecrets.accounts.scoping import SESSION_KEY
 from regsecrets.accounts.services import (
     EMAIL_TAKEN,
     SLUG_TAKEN,
@@ -31,7 +31,7 @@ from regsecrets.accounts.services import (
     organization_create,
     user_signup,
 )
-from regsecrets.api.tokens import token_create
+from regsecrets.accounts.tokens import token_create
 from regsecrets.deploy.forms import ServiceForm
 from regsecrets.deploy.models import Service
 from regsecrets.deploy.services import SECRET_GONE, app_create, service_create, service_update

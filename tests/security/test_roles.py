@@ -47,7 +47,7 @@ def web(user: Any) -> Client:
 
 
 def api(user: Any, organization: Any) -> Api:
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
 
     return Api(Client(), token_create(user=user, organization=organization, name="roles")[1])
 
@@ -180,7 +180,7 @@ def test_everyone_issues_and_revokes_their_own_tokens(role, users, org):
 @pytest.mark.parametrize("role", ROLES)
 def test_nobody_revokes_another_users_token_on_the_site(role, users, org):
     """Not even an owner: a token is personal. Operators revoke others' in the admin."""
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
 
     other = users["target"] if role != "member" else users["owner"]
     token, _ = token_create(user=other, organization=org, name="theirs")

@@ -39,7 +39,7 @@ def gone(org, alice) -> Secret:
 
 @pytest.fixture
 def api(client, alice, org) -> Api:
-    from regsecrets.api.tokens import token_create
+    from regsecrets.accounts.tokens import token_create
 
     client.raise_request_exception = False
     return Api(client, token_create(user=alice, organization=org, name="t")[1])

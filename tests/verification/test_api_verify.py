@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from regsecrets.api.tokens import token_create
+from regsecrets.accounts.tokens import token_create
 from regsecrets.audit.models import AuditEvent
 from regsecrets.registry_secrets.services import secret_create
 

@@ -18,6 +18,7 @@ from regsecrets.registries.dockerconfig import (
     parse_registry_key,
 )
 from regsecrets.registries.errors import ProviderValidationError
+from regsecrets.registries.text import has_control_characters
 
 __all__ = [
     "FieldErrors",
@@ -27,7 +28,6 @@ __all__ = [
     "clean_password",
     "clean_token",
     "clean_username",
-    "has_control",
     "registry_host",
     "secret_field",
     "single_entry",
@@ -206,16 +206,12 @@ def secret_field(name: str, label: str, help_text: str, **kwargs: Any) -> Provid
 # --- shared checks ------------------------------------------------------------------
 
 
-def has_control(text: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
-
-
 def clean_username(values: dict[str, str], errors: FieldErrors, name: str = "username") -> str:
     value = values.get(name, "")
     if ":" in value:
         # Docker joins username and password with the first colon in "auth".
         errors.add(name, "The username cannot contain a colon.")
-    elif any(ch.isspace() for ch in value) or has_control(value):
+    elif any(ch.isspace() for ch in value) or has_control_characters(value):
         errors.add(name, "The username cannot contain spaces or control characters.")
     return value
 
@@ -224,14 +220,14 @@ def clean_token(values: dict[str, str], errors: FieldErrors, name: str = "passwo
     """A provider-issued token: never contains whitespace, so surrounding whitespace
     from copy and paste is dropped rather than making the login fail later."""
     value = values.get(name, "").strip()
-    if any(ch.isspace() for ch in value) or has_control(value):
+    if any(ch.isspace() for ch in value) or has_control_characters(value):
         errors.add(name, "The token cannot contain spaces or line breaks; paste the token alone.")
     return value
 
 
 def clean_password(values: dict[str, str], errors: FieldErrors, name: str = "password") -> str:
     value = values.get(name, "")
-    if has_control(value):
+    if has_control_characters(value):
         errors.add(name, "The password cannot contain line breaks or control characters.")
     return value
 

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from regsecrets.accounts.models import Organization
-from regsecrets.api.tokens import TokenError, token_create
+from regsecrets.accounts.tokens import TokenError, token_create
 
 
 class Command(BaseCommand):

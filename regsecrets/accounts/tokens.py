@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from regsecrets.accounts.models import ApiToken, Membership, Organization
 from regsecrets.audit.services import audit_record
+from regsecrets.registries import has_control_characters
 
 TOKEN_PREFIX = "rst_"
 DISPLAY_PREFIX_LENGTH = 12  # "rst_" and 8 random characters
@@ -39,17 +40,17 @@ def token_digest(token: str) -> str:
 @transaction.atomic
 def token_create(
     *,
-    user: Any,
+    user: User,
     organization: Organization,
     name: str,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> tuple[ApiToken, str]:
     """Issue a token for ``user`` in ``organization``; return (row, the token, shown once)."""
     name = (name or "").strip()
     if not name:
         raise TokenError("Give the token a name, such as the machine or job that uses it.")
-    if len(name) > 100 or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+    if len(name) > 100 or has_control_characters(name):
         raise TokenError("Use at most 100 characters, without control characters.")
     if not Membership.objects.filter(user=user, organization=organization).exists():
         raise TokenError(f"{user.get_username()} is not a member of {organization.slug}.")
@@ -75,7 +76,7 @@ def token_create(
 
 @transaction.atomic
 def token_revoke(
-    *, token: ApiToken, actor: Any = None, request: HttpRequest | None = None
+    *, token: ApiToken, actor: User | None = None, request: HttpRequest | None = None
 ) -> ApiToken:
     """Revoke the token (idempotent: a revoked token stays revoked, audited once)."""
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
