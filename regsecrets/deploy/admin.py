@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from regsecrets.accounts.context import signed_in_user
 from regsecrets.deploy.models import App, Service
 from regsecrets.deploy.services import (
     app_create,
@@ -137,17 +138,20 @@ class AppAdmin(admin.ModelAdmin):
         if change:
             return  # nothing on the change form is editable
         created = app_create(
-            organization=obj.organization, name=obj.name, actor=request.user, request=request
+            organization=obj.organization,
+            name=obj.name,
+            actor=signed_in_user(request),
+            request=request,
         )
         _adopt(obj, created)
 
     def delete_model(self, request: HttpRequest, obj: App) -> None:
-        app_delete(app=obj, actor=request.user, request=request)
+        app_delete(app=obj, actor=signed_in_user(request), request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[App]) -> None:
         with transaction.atomic():
             for app in queryset.select_related("organization"):
-                app_delete(app=app, actor=request.user, request=request)
+                app_delete(app=app, actor=signed_in_user(request), request=request)
 
 
 @admin.register(Service)
@@ -228,7 +232,7 @@ class ServiceAdmin(admin.ModelAdmin):
                 name=data["name"],
                 image=data["image"],
                 registry_secret=data.get("registry_secret"),
-                actor=request.user,
+                actor=signed_in_user(request),
                 request=request,
             )
             return
@@ -237,18 +241,18 @@ class ServiceAdmin(admin.ModelAdmin):
             name=data["name"],
             image=data["image"],
             registry_secret=data.get("registry_secret"),
-            actor=request.user,
+            actor=signed_in_user(request),
             request=request,
         )
         _adopt(obj, created)
 
     def delete_model(self, request: HttpRequest, obj: Service) -> None:
-        service_delete(service=obj, actor=request.user, request=request)
+        service_delete(service=obj, actor=signed_in_user(request), request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
         with transaction.atomic():
             for service in queryset.select_related("app", "organization"):
-                service_delete(service=service, actor=request.user, request=request)
+                service_delete(service=service, actor=signed_in_user(request), request=request)
 
 
 def _adopt(obj: Any, created: Any) -> None:

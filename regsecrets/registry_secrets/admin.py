@@ -29,6 +29,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
+from regsecrets.accounts.context import signed_in_user
 from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
 from regsecrets.crypto import DecryptionError, get_keyring
@@ -400,9 +401,13 @@ class SecretAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Secret, form: Any, change: bool) -> None:
         """Write what the form's validation had the services prepare (``obj`` is its row)."""
         if change:
-            secret_update_apply(prepared=form.prepared, actor=request.user, request=request)
+            secret_update_apply(
+                prepared=form.prepared, actor=signed_in_user(request), request=request
+            )
         else:
-            secret_create_apply(prepared=form.prepared, actor=request.user, request=request)
+            secret_create_apply(
+                prepared=form.prepared, actor=signed_in_user(request), request=request
+            )
 
     def construct_change_message(
         self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False
@@ -463,12 +468,12 @@ class SecretAdmin(admin.ModelAdmin):
             )
 
     def delete_model(self, request: HttpRequest, obj: Secret) -> None:
-        secret_delete(secret=obj, actor=request.user, request=request)
+        secret_delete(secret=obj, actor=signed_in_user(request), request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Secret]) -> None:
         with transaction.atomic():
             for secret in queryset.select_related("organization"):
-                secret_delete(secret=secret, actor=request.user, request=request)
+                secret_delete(secret=secret, actor=signed_in_user(request), request=request)
 
     @admin.action(permissions=["delete"], description="Delete selected secrets")
     def delete_selected(
@@ -520,7 +525,7 @@ class SecretAdmin(admin.ModelAdmin):
             audit_record(
                 action="secret.verified",
                 organization=secret.organization,
-                actor=request.user,
+                actor=signed_in_user(request),
                 obj=secret,
                 request=request,
                 details={
@@ -548,7 +553,9 @@ class SecretAdmin(admin.ModelAdmin):
         rotated = current = failed = 0
         for secret in queryset.order_by("name"):
             try:
-                changed = secret_reencrypt(secret=secret, actor=request.user, request=request)
+                changed = secret_reencrypt(
+                    secret=secret, actor=signed_in_user(request), request=request
+                )
             except Secret.DoesNotExist:  # deleted meanwhile
                 continue
             except DecryptionError as exc:
