@@ -32,6 +32,7 @@ from regsecrets.accounts.tokens import MAX_TOKEN_LENGTH, TOKEN_PREFIX, token_dig
 from regsecrets.api import errors
 from regsecrets.core.clientip import client_ip
 from regsecrets.crypto import DecryptionError
+from regsecrets.registry_secrets.errors import InvalidInput, RateLimited, Undecryptable
 
 logger = logging.getLogger(__name__)
 
@@ -257,16 +258,17 @@ def endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
             )
         except RequestDataTooBig:
             response = _too_large()
-        except DecryptionError as exc:
+        except InvalidInput as exc:
+            response = errors.validation_error(errors.fields_from(exc.message_dict, {})).response()
+        except RateLimited as exc:
+            response = errors.error_response(429, errors.RESOURCE_EXHAUSTED, exc.message)
+        except (DecryptionError, Undecryptable) as exc:
             # The message names the row and key id, never key material; log it for
             # the operator and tell the client what to do.
-            logger.error("API: %s", exc)
+            error = exc if isinstance(exc, Undecryptable) else Undecryptable(exc)
+            logger.error("API: %s", error.error)
             response = errors.error_response(
-                errors.DECRYPTION_FAILED_STATUS,
-                errors.DECRYPTION_FAILED,
-                "The stored credentials of this secret cannot be decrypted (damaged, or "
-                "encrypted with a key that is no longer configured). Ask an operator to "
-                "check the encryption keys, or delete the secret and create it again.",
+                errors.DECRYPTION_FAILED_STATUS, errors.DECRYPTION_FAILED, error.message
             )
         return response
 

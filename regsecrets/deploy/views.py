@@ -23,10 +23,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from regsecrets.accounts.context import OrgRequest
-from regsecrets.accounts.scoping import get_scoped_or_404, organization_required, require_manager
+from regsecrets.accounts.scoping import organization_required, require_manager
 from regsecrets.core.forms import ConfirmDeleteForm
-from regsecrets.core.ratelimit import verify_rate_limited
-from regsecrets.crypto import DecryptionError
 from regsecrets.deploy import selectors, services
 from regsecrets.deploy.forms import NEW_SECRET, AppForm, ServiceForm, secret_label
 from regsecrets.deploy.models import App, Service
@@ -38,13 +36,13 @@ from regsecrets.registries import (
     parse_image_reference,
     provider_by_slug,
 )
+from regsecrets.registry_secrets import verification
+from regsecrets.registry_secrets.endpoints import json_endpoint
 from regsecrets.registry_secrets.forms import (
     create_secret_from_form,
     provider_cards,
     provider_form_class,
 )
-from regsecrets.registry_secrets.models import Secret
-from regsecrets.registry_secrets.verification import secret_verify_image
 
 # The inline secret form lives on the same page as the service form: its own ids
 # keep the two forms' "name" inputs apart.
@@ -349,9 +347,9 @@ def secret_suggestion(request: OrgRequest) -> JsonResponse:
     )
 
 
-
 @require_POST
 @organization_required
+@json_endpoint
 def verify_image(request: OrgRequest) -> JsonResponse:
     """Can the typed image be pulled with the chosen secret? A warning, never a gate.
 
@@ -362,43 +360,16 @@ def verify_image(request: OrgRequest) -> JsonResponse:
     cannot be decrypted, 429 beyond the per-user budget. Saving the service never
     depends on it: registries go down, and images are pushed after services are made.
     """
-    image = request.POST.get("image", "").strip()
-    if not image:
-        return JsonResponse({"errors": {"image": ["Enter an image reference."]}}, status=400)
-    if len(image) > MAX_IMAGE_LENGTH:
-        message = f"Use at most {MAX_IMAGE_LENGTH} characters."
-        return JsonResponse({"errors": {"image": [message]}}, status=400)
-    try:
-        parse_image_reference(image)
-    except InvalidImageReference as exc:
-        return JsonResponse({"errors": {"image": [str(exc)]}}, status=400)
-    secret = None
     secret_id = request.POST.get("secret", "").strip()
-    if secret_id and secret_id != NEW_SECRET:
-        try:
-            secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=secret_id)
-        except Http404:
-            return JsonResponse({"error": "No such registry secret."}, status=404)
-    if verify_rate_limited(request.user):
-        return JsonResponse(
-            {
-                "error": "Too many verification requests: each one contacts a registry, "
-                "so they are limited per user. Try again in a minute."
-            },
-            status=429,
-        )
-    try:
-        result = secret_verify_image(
-            image=image, secret=secret, actor=request.user, request=request
-        )
-    except DecryptionError as exc:
-        return JsonResponse(
-            {
-                "error": f"The secret “{secret.name if secret else ''}” cannot be decrypted "
-                f"(key id {exc.kid or 'unknown'}), so the image could not be verified with it."
-            },
-            status=409,
-        )
+    result = verification.verify_image(
+        organization=request.organization,
+        image=request.POST.get("image", ""),
+        # The select's "Create a new registry secret…" option is no secret yet.
+        secret=None if secret_id == NEW_SECRET else secret_id,
+        actor=request.user,
+        request=request,
+        rate_limit=True,
+    )
     return JsonResponse(
         {
             "success": result.success,

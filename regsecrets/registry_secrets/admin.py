@@ -31,10 +31,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from regsecrets.accounts.context import signed_in_user
 from regsecrets.accounts.models import Organization
-from regsecrets.audit.services import audit_record
 from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
-from regsecrets.registry_secrets.client_options import client_options
+from regsecrets.registry_secrets.errors import InvalidInput, undecryptable_message
 from regsecrets.registry_secrets.forms import SecretForm, provider_form_class, upload_was_dropped
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
@@ -51,10 +50,8 @@ from regsecrets.registry_secrets.services import (
     secret_update_prepare,
     stored_provider,
 )
-from regsecrets.registry_secrets.verification import secret_host_checks
+from regsecrets.registry_secrets.verification import MAX_SECRETS_PER_BATCH, verify_stored_secrets
 
-# One REGSECRETS_VERIFY_TIMEOUT bounds the whole action; this keeps the list it covers short.
-MAX_SECRETS_PER_TEST = 10
 # The only caller whose autocomplete results are narrowed to one organization.
 _SERVICE_SECRET_FIELD = ("deploy", "service", "registry_secret")
 _CHANGE_HELP = (
@@ -66,10 +63,8 @@ sensitive_post = method_decorator(sensitive_post_parameters())
 
 
 def _undecryptable(secret: Secret, error: DecryptionError) -> str:
-    return (
-        f"Secret “{secret.name}” cannot be decrypted (key id {error.kid or 'unknown'}): "
-        "is that key still in REGSECRETS_ENCRYPTION_KEYS?"
-    )
+    """The site's and the API's words, named for the secret (the admin lists many)."""
+    return f"Secret “{secret.name}”: {undecryptable_message(error.kid)}"
 
 
 class _ServiceJudgedForm:
@@ -505,44 +500,25 @@ class SecretAdmin(admin.ModelAdmin):
     @admin.action(permissions=["change"], description="Test credentials against their registries")
     def test_credentials(self, request: HttpRequest, queryset: QuerySet[Secret]) -> None:
         """Log in to every registry of each secret (in memory; nothing is stored)."""
-        secrets = list(self._with_documents(queryset)[: MAX_SECRETS_PER_TEST + 1])
-        if len(secrets) > MAX_SECRETS_PER_TEST:
-            self.message_user(
-                request,
-                f"Select at most {MAX_SECRETS_PER_TEST} secrets to test at once.",
-                messages.ERROR,
+        secrets = list(self._with_documents(queryset)[: MAX_SECRETS_PER_BATCH + 1])
+        try:
+            outcomes = verify_stored_secrets(
+                secrets=secrets, actor=signed_in_user(request), request=request
             )
+        except InvalidInput as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
-        options = client_options()
-        deadline = options.deadline()  # one bound for every secret of the action
-        for secret in secrets:
-            try:
-                checks = secret_host_checks(secret, options=options, deadline=deadline)
-                results = [(c.host, c.result) for c in checks]
-            except DecryptionError as exc:
-                self._decryption_message(request, secret, exc)
+        for outcome in outcomes:
+            name = outcome.secret.name
+            if outcome.error is not None:
+                message = _undecryptable(outcome.secret, outcome.error.error)
+                self.message_user(request, message, messages.ERROR)
                 continue
-            audit_record(
-                action="secret.verified",
-                organization=secret.organization,
-                actor=signed_in_user(request),
-                obj=secret,
-                request=request,
-                details={
-                    "results": [
-                        {"registry": host, "success": r.success, "code": r.code}
-                        for host, r in results
-                    ]
-                },
-            )
-            ok = bool(results) and all(r.success for _, r in results)
-            summary = "; ".join(
-                f"{display_host(host)}: {'OK' if r.success else r.code} — {r.reason}"
-                for host, r in results
-            )
+            ok = bool(outcome.checks) and all(c.result.success for c in outcome.checks)
+            summary = "; ".join(c.summary for c in outcome.checks)
             self.message_user(
                 request,
-                f"Secret “{secret.name}”: {summary or 'no registry to test'}",
+                f"Secret “{name}”: {summary or 'no registry to test'}",
                 messages.SUCCESS if ok else messages.WARNING,
             )
 

@@ -1,25 +1,49 @@
-"""The web faces' use of the verification client: run the checks, audit them.
+"""Verification use cases: one function per question, shared by every face.
 
-Decrypted documents live only inside these functions (in memory, for the length
-of the check) and never reach a template or a response: what comes back is the
-client's VerificationResult, whose reason is built from our own words and scrubbed
-of credentials. Audit details carry codes and host names, never credentials.
+The questions: do a stored secret's credentials log in (``verify_stored_secret``,
+and ``verify_stored_secrets`` for several under one deadline)? Do typed credentials
+log in, before saving (``verify_new_input``) or merged over a stored secret's
+(``verify_edit_input``)? Can this image be pulled, with this secret or anonymously
+(``verify_image``)? Each does the whole sequence (validate the input, scope, spend
+the caller's rate budget when asked, decrypt in memory, check, audit) and raises the
+typed errors of ``registry_secrets.errors``; the faces (secret pages, service form,
+admin action, /v1/docker-helper/verify, scheduled health checks) only translate.
+
+A caller without a request (a health check, a command) passes ``actor=None`` and
+``rate_limit=False``; the budget is per person, for requests a person makes.
+
+Decrypted documents live only inside these functions, for the length of the check,
+and never reach a template or a response: what comes back is the client's
+VerificationResult, whose reason is built from our own words and scrubbed of
+credentials. Every check of a stored secret writes one ``secret.verified`` event
+per host, ``{check: credentials|image, host, success, code[, image]}``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth.models import User
-from django.http import HttpRequest
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import Http404, HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
+from regsecrets.accounts.models import Organization
+from regsecrets.accounts.scoping import get_scoped_or_404
 from regsecrets.audit.services import audit_record
-from regsecrets.registries import credential_for_key, display_host
+from regsecrets.core.ratelimit import verify_rate_limited
+from regsecrets.crypto import DecryptionError
+from regsecrets.registries import (
+    InvalidImageReference,
+    credential_for_key,
+    display_host,
+    parse_image_reference,
+)
 from regsecrets.registries.client import (
     ClientOptions,
     VerificationResult,
@@ -27,23 +51,30 @@ from regsecrets.registries.client import (
     check_image,
     deadline_result,
 )
+from regsecrets.registries.reference import MAX_IMAGE_LENGTH
+from regsecrets.registry_secrets import services
 from regsecrets.registry_secrets.client_options import client_options
+from regsecrets.registry_secrets.errors import InvalidInput, NotFound, RateLimited, Undecryptable
 from regsecrets.registry_secrets.models import Secret
-from regsecrets.registry_secrets.services import secret_config
 
 __all__ = [
     "MAX_HOSTS_PER_TEST",
+    "MAX_SECRETS_PER_BATCH",
     "HostCheck",
-    "audit_check",
+    "SecretVerification",
     "check_config_hosts",
-    "secret_host_checks",
-    "secret_test_credentials",
-    "secret_verify_image",
+    "verify_edit_input",
+    "verify_image",
+    "verify_new_input",
+    "verify_stored_secret",
+    "verify_stored_secrets",
 ]
 
 # A config.json may list many registries; all of them share one deadline
 # (REGSECRETS_VERIFY_TIMEOUT), and this caps how many one click tests at all.
 MAX_HOSTS_PER_TEST = 10
+# Several secrets checked together share one deadline too; this keeps what it covers short.
+MAX_SECRETS_PER_BATCH = 10
 
 # One pool for the whole process, never shut down: a request submits its host checks
 # and waits at most until its deadline, so a `with ThreadPoolExecutor` (whose exit
@@ -66,6 +97,12 @@ class HostCheck:
     @property
     def display(self) -> str:
         return display_host(self.host)
+
+    @property
+    def summary(self) -> str:
+        """One line for people: ``host: OK — reason`` or ``host: CODE — reason``."""
+        verdict = "OK" if self.result.success else self.result.code
+        return f"{self.display}: {verdict} — {self.result.reason}"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -119,23 +156,50 @@ def check_config_hosts(
     return checks
 
 
-@sensitive_variables("config")
-def secret_host_checks(
-    secret: Secret, *, options: ClientOptions | None = None, deadline: float | None = None
-) -> list[HostCheck]:
-    """Decrypt ``secret`` in memory and log in to each of its registries (not audited).
 
-    ``deadline`` lets a caller testing several secrets bound them all together.
-    Raises DecryptionError when the document cannot be opened.
-    """
-    config = secret_config(secret)
-    hosts = list(secret.hosts or []) or list(config.get("auths") or {})
-    return check_config_hosts(config, hosts, options=options, deadline=deadline)
+
+@dataclass(frozen=True)
+class SecretVerification:
+    """One secret's outcome in a batch: its host checks, or why it was not checked."""
+
+    secret: Secret
+    checks: list[HostCheck]
+    error: Undecryptable | None = None
+
+
+def _spend_budget(actor: User | None, rate_limit: bool) -> None:
+    """Count one request against ``actor``'s budget when the caller asks for it."""
+    if rate_limit and verify_rate_limited(actor):
+        raise RateLimited()
+
+
+def _stored_config(secret: Secret) -> dict[str, Any]:
+    """The secret's Docker config, decrypted in memory; Undecryptable if it will not open."""
+    try:
+        return services.secret_config(secret)
+    except DecryptionError as exc:
+        raise Undecryptable(exc) from exc
 
 
 def _audit(
-    secret: Secret, request: HttpRequest | None, actor: User | None, details: dict[str, Any]
+    secret: Secret,
+    *,
+    check: str,
+    host: str,
+    result: VerificationResult,
+    actor: User | None,
+    request: HttpRequest | None,
+    image: str | None = None,
 ) -> None:
+    """The one audit shape of a check that used a stored secret (codes and hosts only)."""
+    details: dict[str, Any] = {
+        "check": check,
+        "host": host,
+        "success": result.success,
+        "code": result.code,
+    }
+    if image is not None:
+        details["image"] = image
     audit_record(
         action="secret.verified",
         organization=secret.organization,
@@ -146,68 +210,175 @@ def _audit(
     )
 
 
-@sensitive_variables("config")
-def secret_test_credentials(
-    *, secret: Secret, actor: User | None = None, request: HttpRequest | None = None
-) -> list[HostCheck]:
-    """Test a stored secret's login to each of its registries, and audit each.
+def _audit_checks(
+    secret: Secret, checks: list[HostCheck], *, actor: User | None, request: HttpRequest | None
+) -> None:
+    for host_check in checks:
+        _audit(
+            secret,
+            check="credentials",
+            host=host_check.host,
+            result=host_check.result,
+            actor=actor,
+            request=request,
+        )
 
-    Raises DecryptionError when the document cannot be opened (nothing is checked
-    or audited then).
+
+@sensitive_variables("config")
+def verify_stored_secret(
+    *,
+    secret: Secret,
+    actor: User | None,
+    request: HttpRequest | None = None,
+    rate_limit: bool,
+    deadline: float | None = None,
+) -> list[HostCheck]:
+    """Do ``secret``'s stored credentials log in to each of its registries?
+
+    ``secret`` comes from the caller's scoping (``get_scoped_or_404`` for a person,
+    any row for the system). Raises RateLimited (only with ``rate_limit``), or
+    Undecryptable, in which case nothing is checked or audited. ``deadline``
+    (``time.monotonic()``) lets a caller bound several secrets together.
     """
-    checks = secret_host_checks(secret)
-    for check in checks:
-        audit_check(secret, check, actor=actor, request=request)
+    _spend_budget(actor, rate_limit)
+    config = _stored_config(secret)
+    # The clear hosts column names what the credentials were stored for.
+    hosts = list(secret.hosts or []) or list(config.get("auths") or {})
+    checks = check_config_hosts(config, hosts, deadline=deadline)
+    _audit_checks(secret, checks, actor=actor, request=request)
     return checks
 
 
-def audit_check(
-    secret: Secret,
-    check: HostCheck,
+def verify_stored_secrets(
+    *, secrets: Sequence[Secret], actor: User | None, request: HttpRequest | None = None
+) -> list[SecretVerification]:
+    """``verify_stored_secret`` for each of ``secrets``, all bounded by one deadline.
+
+    For operators and the system (no rate budget). A secret that cannot be decrypted
+    gets its error in its outcome and the others are still checked. Raises
+    InvalidInput for more than MAX_SECRETS_PER_BATCH secrets.
+    """
+    if len(secrets) > MAX_SECRETS_PER_BATCH:
+        raise InvalidInput.on(
+            NON_FIELD_ERRORS, f"Select at most {MAX_SECRETS_PER_BATCH} secrets to test at once."
+        )
+    deadline = client_options().deadline()  # one bound for every secret of the batch
+    outcomes = []
+    for secret in secrets:
+        try:
+            checks = verify_stored_secret(
+                secret=secret, actor=actor, request=request, rate_limit=False, deadline=deadline
+            )
+        except Undecryptable as exc:
+            outcomes.append(SecretVerification(secret, [], exc))
+        else:
+            outcomes.append(SecretVerification(secret, checks))
+    return outcomes
+
+
+@sensitive_variables("data", "result")
+def verify_new_input(
+    *, provider: str, data: Mapping[str, Any], actor: User | None, rate_limit: bool
+) -> list[HostCheck]:
+    """Do typed credentials for ``provider`` log in to each of their registries?
+
+    Validated like saving (``services.secret_input_validate``); nothing is saved,
+    and nothing is audited since no secret exists yet. Raises InvalidInput keyed by
+    field, or RateLimited.
+    """
+    try:
+        result = services.secret_input_validate(provider=provider, data=data)
+    except ValidationError as exc:
+        raise InvalidInput.wrap(exc) from None
+    _spend_budget(actor, rate_limit)
+    return check_config_hosts(result.config, result.hosts)
+
+
+@sensitive_variables("data", "result")
+def verify_edit_input(
     *,
-    actor: User | None = None,
+    secret: Secret,
+    data: Mapping[str, Any],
+    actor: User | None,
     request: HttpRequest | None = None,
-) -> None:
-    """Record that ``secret``'s credentials were tested against one host."""
-    _audit(
-        secret,
-        request,
-        actor,
-        {
-            "check": "credentials",
-            "host": check.host,
-            "success": check.result.success,
-            "code": check.result.code,
-        },
-    )
+    rate_limit: bool,
+) -> list[HostCheck]:
+    """Does an edit of ``secret`` (typed input merged over the stored) log in?
+
+    Judged by the same service as saving (``services.secret_edit_validate``), which
+    decrypts the stored input once, keeps credentials left empty and refuses to send
+    stored credentials to a registry they were not saved for. Nothing is saved; each
+    check is audited as a use of the secret. Raises InvalidInput, Undecryptable (a
+    test never repairs a damaged secret), or RateLimited.
+    """
+    try:
+        result, _changed = services.secret_edit_validate(
+            secret=secret, data=data, allow_repair=False
+        )
+    except ValidationError as exc:
+        raise InvalidInput.wrap(exc) from None
+    except DecryptionError as exc:
+        raise Undecryptable(exc) from exc
+    _spend_budget(actor, rate_limit)
+    checks = check_config_hosts(result.config, result.hosts)
+    _audit_checks(secret, checks, actor=actor, request=request)
+    return checks
+
+
+def _valid_image(image: Any, *, malformed_is_result: bool) -> str:
+    image = image.strip() if isinstance(image, str) else ""
+    if not image:
+        raise InvalidInput.on("image", "Enter an image reference.", code="required")
+    if len(image) > MAX_IMAGE_LENGTH:
+        raise InvalidInput.on("image", f"Use at most {MAX_IMAGE_LENGTH} characters.")
+    if not malformed_is_result:
+        try:
+            parse_image_reference(image)
+        except InvalidImageReference as exc:
+            raise InvalidInput.on("image", str(exc)) from None
+    return image
+
+
+def _scoped_secret(organization: Organization, secret: Secret | str | UUID) -> Secret:
+    pk = secret.pk if isinstance(secret, Secret) else secret
+    try:
+        return get_scoped_or_404(Secret.objects.all(), organization, pk=pk)
+    except Http404:
+        raise NotFound("No such registry secret.") from None
 
 
 @sensitive_variables("config")
-def secret_verify_image(
+def verify_image(
     *,
+    organization: Organization,
     image: str,
-    secret: Secret | None,
-    actor: User | None = None,
+    secret: Secret | str | UUID | None = None,
+    actor: User | None,
     request: HttpRequest | None = None,
+    rate_limit: bool,
+    malformed_is_result: bool = False,
 ) -> VerificationResult:
     """Can ``image`` be pulled with ``secret`` (anonymously without one)?
 
-    Audited when a secret is used, since that decrypts it. Raises DecryptionError
-    when the secret's document cannot be opened.
+    ``secret`` is a Secret or its id, looked up within ``organization`` (NotFound
+    otherwise). An image reference the grammar refuses is InvalidInput, unless
+    ``malformed_is_result``: Koyeb's API answers it as a MALFORMED result instead.
+    Audited when a secret is used, since that decrypts it. Raises InvalidInput,
+    NotFound, RateLimited or Undecryptable.
     """
-    config = secret_config(secret) if secret is not None else None
+    image = _valid_image(image, malformed_is_result=malformed_is_result)
+    stored = _scoped_secret(organization, secret) if secret else None
+    _spend_budget(actor, rate_limit)
+    config = _stored_config(stored) if stored is not None else None
     result = check_image(image, config, options=client_options())
-    if secret is not None:
+    if stored is not None:
         _audit(
-            secret,
-            request,
-            actor,
-            {
-                "check": "image",
-                "image": image,
-                "host": result.registry,
-                "success": result.success,
-                "code": result.code,
-            },
+            stored,
+            check="image",
+            host=result.registry,
+            result=result,
+            actor=actor,
+            request=request,
+            image=image,
         )
     return result

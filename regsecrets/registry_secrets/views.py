@@ -8,7 +8,8 @@ template. Every view that receives credentials hides its POST from error reports
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import UUID
@@ -31,17 +32,17 @@ from regsecrets.accounts.scoping import (
     scoped,
 )
 from regsecrets.core.forms import ConfirmDeleteForm
-from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.crypto import DecryptionError
 from regsecrets.registries import (
     PROVIDERS,
     Provider,
-    ProviderResult,
     display_host,
     get_provider,
     provider_by_slug,
 )
 from regsecrets.registry_secrets import selectors, services, verification
+from regsecrets.registry_secrets.endpoints import json_endpoint
+from regsecrets.registry_secrets.errors import InvalidInput, RateLimited, Undecryptable
 from regsecrets.registry_secrets.forms import (
     SecretForm,
     create_secret_from_form,
@@ -252,7 +253,11 @@ def _undecryptable(request: OrgRequest, secret: Secret, error: DecryptionError) 
     return render(
         request,
         "registry_secrets/secret_undecryptable.html",
-        {"secret": secret, "provider": _provider_info(secret.provider), "kid": error.kid},
+        {
+            "secret": secret,
+            "provider": _provider_info(secret.provider),
+            "message": Undecryptable(error).message,
+        },
         status=409,
     )
 
@@ -341,18 +346,7 @@ def secret_delete(request: OrgRequest, pk: UUID) -> HttpResponse:
     )
 
 
-# --- "Test credentials": the verification client behind the secret pages ----------
-
-RATE_LIMITED_MESSAGE = (
-    "Too many verification requests: each one contacts a registry, so they are "
-    "limited per user. Try again in a minute."
-)
-
-
-def _result_message(check: verification.HostCheck) -> str:
-    result = check.result
-    verdict = "OK" if result.success else result.code
-    return f"{check.display}: {verdict} — {result.reason}"
+# --- "Test credentials": faces of the verification use cases ----------------------
 
 
 @require_POST
@@ -360,33 +354,28 @@ def _result_message(check: verification.HostCheck) -> str:
 def secret_test(request: OrgRequest, pk: UUID) -> HttpResponse:
     """Log in to each registry of a stored secret; one message per host.
 
-    Every member may do it (it reveals nothing but whether the login works). The
-    document is decrypted in memory for the check only; a damaged one is a clear
-    message, never a 500. Post/redirect/get, so a reload does not test again.
+    Every member may do it (it reveals nothing but whether the login works). A
+    damaged document is a clear message, never a 500. Post/redirect/get, so a
+    reload does not test again.
     """
     secret = get_scoped_or_404(
         Secret.objects.select_related("created_by", "updated_by"), request.organization, pk=pk
     )
-    if verify_rate_limited(request.user):
-        messages.error(request, RATE_LIMITED_MESSAGE)
-        return _render_detail(request, secret, status=429)
     try:
-        checks = verification.secret_test_credentials(
-            secret=secret, actor=request.user, request=request
+        checks = verification.verify_stored_secret(
+            secret=secret, actor=request.user, request=request, rate_limit=True
         )
-    except DecryptionError as exc:
-        messages.error(
-            request,
-            "The stored credentials of this secret cannot be decrypted (key id "
-            f"{exc.kid or 'unknown'}), so they could not be tested. Ask an operator to "
-            "restore that key, or edit the secret with fresh credentials.",
-        )
+    except RateLimited as exc:
+        messages.error(request, exc.message)
+        return _render_detail(request, secret, status=429)
+    except Undecryptable as exc:
+        messages.error(request, exc.message)
         return redirect("registry_secrets:detail", pk=secret.pk)
     if not checks:
         messages.info(request, "This secret names no registry to test.")
     for check in checks:
         level = messages.SUCCESS if check.result.success else messages.WARNING
-        messages.add_message(request, level, _result_message(check))
+        messages.add_message(request, level, check.summary)
     return redirect("registry_secrets:detail", pk=secret.pk)
 
 
@@ -398,38 +387,27 @@ def _form_errors(form: SecretForm, *, ignore: tuple[str, ...] = ()) -> dict[str,
     }
 
 
-def _json_error(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
-
-
-@sensitive_variables("data", "result")
-def _test_input(
-    form: SecretForm,
-    request: OrgRequest,
-    validate: Callable[[dict[str, Any]], ProviderResult],
-    *,
-    ignore: tuple[str, ...] = (),
-) -> JsonResponse | list[verification.HostCheck]:
-    """Validate the typed provider input like saving would, then test each host.
-
-    ``validate`` is the service that judges the input: the create form's, or the
-    edit form's (which merges over the stored input and refuses to send stored
-    credentials to a registry they were not saved for). Nothing is saved. Returns
-    the checks, or the JSON error response to send instead (400 field errors, 429).
-    """
+@sensitive_variables("data")
+def _typed_input(
+    form: SecretForm, request: OrgRequest, *, ignore: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The provider input of a bound form; InvalidInput with its field errors otherwise."""
     form.upload_dropped = upload_was_dropped(request)
     form.is_valid()
     errors = _form_errors(form, ignore=ignore)
     if errors:
-        return JsonResponse({"errors": errors}, status=400)
+        raise InvalidInput(errors)
+    return form.provider_data()
+
+
+@contextmanager
+def _errors_on_form(form: SecretForm, *, ignore: tuple[str, ...] = ()) -> Iterator[None]:
+    """Put the use case's field errors where the form shows them (e.g. on the upload)."""
     try:
-        result = validate(form.provider_data())
-    except ValidationError as exc:
+        yield
+    except InvalidInput as exc:
         form.add_service_errors(exc)
-        return JsonResponse({"errors": _form_errors(form, ignore=ignore)}, status=400)
-    if verify_rate_limited(request.user):
-        return _json_error(RATE_LIMITED_MESSAGE, 429)
-    return verification.check_config_hosts(result.config, result.hosts)
+        raise InvalidInput(_form_errors(form, ignore=ignore)) from None
 
 
 def _results_json(checks: list[verification.HostCheck]) -> JsonResponse:
@@ -439,6 +417,7 @@ def _results_json(checks: list[verification.HostCheck]) -> JsonResponse:
 @sensitive_post_parameters()
 @require_POST
 @organization_required
+@json_endpoint
 def secret_test_input(request: OrgRequest, slug: str) -> JsonResponse:
     """The create form's "Test credentials": check what is typed, before saving.
 
@@ -448,45 +427,30 @@ def secret_test_input(request: OrgRequest, slug: str) -> JsonResponse:
     """
     provider = _provider_for_slug(slug)
     form = provider_form_class(provider)(request.POST, request.FILES)
-
-    def validate(data: dict[str, Any]) -> ProviderResult:
-        return services.secret_input_validate(provider=provider.key, data=data)
-
-    outcome = _test_input(form, request, validate, ignore=("name",))
-    return outcome if isinstance(outcome, JsonResponse) else _results_json(outcome)
+    data = _typed_input(form, request, ignore=("name",))
+    with _errors_on_form(form, ignore=("name",)):
+        checks = verification.verify_new_input(
+            provider=provider.key, data=data, actor=request.user, rate_limit=True
+        )
+    return _results_json(checks)
 
 
 @sensitive_post_parameters()
 @require_POST
 @organization_required
+@json_endpoint
 def secret_edit_test(request: OrgRequest, pk: UUID) -> JsonResponse:
     """The edit form's "Test credentials": the typed input merged over what is stored.
 
     Judged by the same service as saving, so a registry change with the credentials
-    left empty is the same field error, and nothing is sent anywhere. Decrypts the
-    stored input (to fill in the credentials left empty), so each check is audited
-    as a use of the secret, like the detail page's button.
+    left empty is the same field error, and nothing is sent anywhere.
     """
     secret = get_scoped_or_404(Secret.objects.all(), request.organization, pk=pk)
-    try:
-        provider = services.stored_provider(secret)
-    except services.UnknownProvider as exc:
-        return _json_error(str(exc), 409)
+    provider = services.stored_provider(secret)  # UnknownProvider: 409 from json_endpoint
     form = provider_form_class(provider, editing=True)(request.POST, request.FILES)
-
-    def validate(data: dict[str, Any]) -> ProviderResult:
-        return services.secret_edit_validate(secret=secret, data=data, allow_repair=False)[0]
-
-    try:
-        outcome = _test_input(form, request, validate)
-    except DecryptionError as exc:
-        return _json_error(
-            "The stored credentials of this secret cannot be decrypted (key id "
-            f"{exc.kid or 'unknown'}), so they cannot be tested.",
-            409,
+    data = _typed_input(form, request)
+    with _errors_on_form(form):
+        checks = verification.verify_edit_input(
+            secret=secret, data=data, actor=request.user, request=request, rate_limit=True
         )
-    if isinstance(outcome, JsonResponse):
-        return outcome
-    for check in outcome:
-        verification.audit_check(secret, check, actor=request.user, request=request)
-    return _results_json(outcome)
+    return _results_json(checks)

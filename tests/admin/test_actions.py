@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from regsecrets.audit.models import AuditEvent
 from regsecrets.crypto import get_keyring
+from regsecrets.registry_secrets.errors import undecryptable_message
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_fields
 from tests.admin.conftest import assert_no_secret
@@ -43,9 +44,12 @@ def test_test_credentials_reports_a_code_per_secret_without_network(
     assert "FORBIDDEN_ADDRESS" in messages[0]
     event = AuditEvent.objects.get(action="secret.verified")
     assert event.object_id == str(local.pk)
-    assert event.details["results"] == [
-        {"registry": "127.0.0.1:5999", "success": False, "code": "FORBIDDEN_ADDRESS"}
-    ]
+    assert event.details == {
+        "check": "credentials",
+        "host": "127.0.0.1:5999",
+        "success": False,
+        "code": "FORBIDDEN_ADDRESS",
+    }
     assert CANARY not in str(event.details)
 
 
@@ -71,6 +75,8 @@ def test_an_undecryptable_secret_gets_its_own_error_and_the_others_are_tested(
     messages = _run(admin, "test_credentials", broken, fine)
     assert len(messages) == 2
     assert any("broken" in m and "cannot be decrypted" in m for m in messages)
+    # The site's and the API's words, named for the secret they concern.
+    assert f"Secret “broken”: {undecryptable_message(broken.key_id)}" in messages
     assert any("fine" in m and "FORBIDDEN_ADDRESS" in m for m in messages)
     assert list(
         AuditEvent.objects.filter(action="secret.verified").values_list("object_name", flat=True)
@@ -78,13 +84,13 @@ def test_an_undecryptable_secret_gets_its_own_error_and_the_others_are_tested(
 
 
 def test_test_credentials_refuses_too_many_at_once(admin, org, make_secret):
-    from regsecrets.registry_secrets.admin import MAX_SECRETS_PER_TEST
+    from regsecrets.registry_secrets.verification import MAX_SECRETS_PER_BATCH
 
     secrets = [
-        make_secret(org, f"s{i:02d}", data=LOOPBACK) for i in range(MAX_SECRETS_PER_TEST + 1)
+        make_secret(org, f"s{i:02d}", data=LOOPBACK) for i in range(MAX_SECRETS_PER_BATCH + 1)
     ]
     messages = _run(admin, "test_credentials", *secrets)
-    assert messages == [f"Select at most {MAX_SECRETS_PER_TEST} secrets to test at once."]
+    assert messages == [f"Select at most {MAX_SECRETS_PER_BATCH} secrets to test at once."]
 
 
 def test_reencrypt_moves_secrets_to_the_active_key(admin, org, make_secret, settings):

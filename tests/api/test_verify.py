@@ -7,6 +7,7 @@ import pytest
 from regsecrets.audit.models import AuditEvent
 from regsecrets.registries import client
 from regsecrets.registry_secrets import verification
+from regsecrets.registry_secrets.errors import RATE_LIMITED_MESSAGE, undecryptable_message
 from regsecrets.registry_secrets.models import Secret
 
 
@@ -68,6 +69,8 @@ def test_undecryptable_secret_is_409_decryption_failed(api, make_secret, setting
     response = api.get("/v1/docker-helper/verify", {"image": "ghcr.io/x/y", "secret_id": str(secret.pk)})
     assert response.status_code == 409
     assert response.json()["code"] == "DECRYPTION_FAILED"
+    # The same words as the site's buttons and the admin action.
+    assert response.json()["message"] == undecryptable_message(secret.key_id)
     assert Secret.objects.filter(pk=secret.pk).exists()
 
 
@@ -78,3 +81,4 @@ def test_verify_shares_the_per_user_budget_and_answers_429(api, settings):
     response = api.get("/v1/docker-helper/verify", {"image": "INVALID"})
     assert response.status_code == 429
     assert response.json()["code"] == "resource_exhausted"
+    assert response.json()["message"] == RATE_LIMITED_MESSAGE
