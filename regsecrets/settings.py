@@ -127,7 +127,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 _bootstrap = importlib.util.find_spec("bootstrap")
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS: list[Path | tuple[str, str]] = [BASE_DIR / "static"]
 if _bootstrap and _bootstrap.submodule_search_locations:
     # Bootstrap's CSS and JS come from the pinned bootstrap-wrapper package,
     # never from a CDN or a copy in the repository.
@@ -224,10 +224,11 @@ REGSECRETS_VERIFY_RATE_LIMIT = int(env("REGSECRETS_VERIFY_RATE_LIMIT", "30") or 
 REGSECRETS_API_TOKEN_FAILURE_LIMIT = int(env("REGSECRETS_API_TOKEN_FAILURE_LIMIT", "20") or 20)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-if env("REDIS_URL"):
+_redis_url = env("REDIS_URL")
+if _redis_url:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("REDIS_URL"),
+        "LOCATION": _redis_url,
     }
 
 # Records are redacted when they are made (regsecrets.core.logging, installed by
