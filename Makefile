@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint migrate superuser clean bench worker
+.PHONY: run test lint typecheck migrate superuser clean bench worker
 
 # Reinstall only when a requirements file changes.
 $(BIN)/.runtime-installed: requirements.txt
@@ -34,7 +34,11 @@ test: $(BIN)/.dev-installed
 
 lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy regsecrets
 	$(BIN)/lint-imports --no-cache
+
+typecheck: $(BIN)/.dev-installed
+	$(BIN)/mypy regsecrets
 
 migrate: $(BIN)/.runtime-installed
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --no-input
@@ -49,4 +53,4 @@ bench: $(BIN)/.dev-installed
 	$(BIN)/python bench/health.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -127,7 +127,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 _bootstrap = importlib.util.find_spec("bootstrap")
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS: list[Path | tuple[str, str]] = [BASE_DIR / "static"]
 if _bootstrap and _bootstrap.submodule_search_locations:
     # Bootstrap's CSS and JS come from the pinned bootstrap-wrapper package,
     # never from a CDN or a copy in the repository.

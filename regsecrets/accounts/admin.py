@@ -55,8 +55,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ["organization"]
     search_fields = ["name", "prefix", "user__username", "organization__slug"]
     list_select_related = ["user", "organization"]
-    fields = ["name", "prefix", "user", "organization", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "name",
+        "prefix",
+        "user",
+        "organization",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -43,6 +43,12 @@ class OrgRequest(SignedInRequest):
     membership: Membership
 
 
+def signed_in_user(request: HttpRequest) -> User:
+    """The user of a request only signed-in people reach (the admin's views, whose
+    signatures Django fixes as HttpRequest): a type, not a check."""
+    return cast(SignedInRequest, request).user
+
+
 def attach_context(
     request: HttpRequest, membership: Membership | None, *, api_token: ApiToken | None = None
 ) -> None:

@@ -36,6 +36,7 @@ class LoginForm(AuthenticationForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["username"]
+        assert isinstance(field, forms.CharField)  # AuthenticationForm's; narrows the type
         if field.max_length and not any(
             isinstance(v, MaxLengthValidator) for v in field.validators
         ):
@@ -74,7 +75,9 @@ class AddMemberForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["role"].choices = [c for c in Role.choices if c[0] in allowed_roles]
+        role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)  # declared above; narrows the type
+        role.choices = [c for c in Role.choices if c[0] in allowed_roles]
 
     def clean_username(self):
         username = self.cleaned_data["username"].strip()

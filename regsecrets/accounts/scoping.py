@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -34,7 +34,7 @@ def get_scoped_or_404(
 ) -> M:
     try:
         obj = scoped(queryset, organization, via=via).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError, ValidationError) as exc:
         # A malformed id (not a UUID, not an integer) is just "not found".
         raise Http404("No such object in this organization.") from exc
     if via == "organization":

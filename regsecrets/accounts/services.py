@@ -206,11 +206,12 @@ def membership_set_role(
     if role not in Role.values:
         raise MembershipError(f"Unknown role {role!r}; choose owner, admin or member.")
     _lock_organization(membership.organization_id)
-    membership = (
+    current = (
         Membership.objects.select_related("user", "organization").filter(pk=membership.pk).first()
     )
-    if membership is None:
+    if current is None:
         raise MembershipError("This membership no longer exists.")
+    membership = current
     _check_actor(
         membership.organization_id,
         actor,

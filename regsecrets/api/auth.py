@@ -86,10 +86,17 @@ def _bearer(request: HttpRequest) -> str | None:
     return value.strip()
 
 
+def _column(field: Field) -> str:
+    # Concrete fields always have a column; the stubs allow None for the others.
+    if field.column is None:
+        raise TypeError(f"{field} has no column")
+    return field.column
+
+
 def _select(model: type[Model], alias: str) -> tuple[list[Field], list[str]]:
     fields = list(model._meta.concrete_fields)
     qn = connection.ops.quote_name
-    return fields, [f"{alias}.{qn(f.column)}" for f in fields]
+    return fields, [f"{alias}.{qn(_column(f))}" for f in fields]
 
 
 @functools.cache
@@ -107,7 +114,7 @@ def _lookup_sql() -> tuple[str, list[Field], list[Field], list[Field]]:
     user_fields, user_cols = _select(user_model, "u")
     org_fields, org_cols = _select(Organization, "o")
     columns = ", ".join([*token_cols, *user_cols, *org_cols, "m.id", f"m.{qn('role')}"])
-    user_pk = qn(user_model._meta.pk.column)
+    user_pk = qn(_column(user_model._meta.pk))
     user_id, org_id = qn("user_id"), qn("organization_id")
     # Identifiers only, from the models' metadata and quoted; the digest is a parameter.
     sql = (
@@ -229,6 +236,7 @@ def endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
     @csrf_exempt
     def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         handler = handlers.get(request.method or "")
+        response: HttpResponse
         if handler is None:
             response = errors.error_response(
                 405, errors.METHOD_NOT_ALLOWED, f"Use one of: {allowed}."

@@ -75,7 +75,8 @@ def app_json(app: App) -> dict[str, Any]:
 
 
 def service_json(service: Service, *, secret_name: str | None = None) -> dict[str, Any]:
-    if secret_name is None and service.registry_secret_id is not None:
+    # No query when the service has no secret: Django knows a null key means None.
+    if secret_name is None and service.registry_secret is not None:
         secret_name = service.registry_secret.name
     return {
         "id": str(service.pk),

@@ -62,7 +62,7 @@ def audit_record(
     if isinstance(actor, AnonymousUser):
         actor = None
     if obj is not None:
-        object_type = object_type or obj._meta.model_name
+        object_type = object_type or obj._meta.model_name or ""
         object_name = object_name or str(getattr(obj, "name", "") or obj)
     return AuditEvent.objects.create(
         organization=organization,

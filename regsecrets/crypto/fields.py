@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.core import checks
@@ -27,7 +28,7 @@ logger = logging.getLogger("regsecrets.crypto")
 REDACTED = "<redacted>"
 
 
-class SecretDocument(dict):
+class SecretDocument(dict[str, Any]):
     """A decrypted document whose repr and str never show its contents.
 
     Tracebacks, debug pages, ``logger.debug("%s", doc)`` and template
@@ -54,7 +55,14 @@ def canonical_json(document: dict[str, Any]) -> bytes:
     ).encode("ascii")
 
 
-class EncryptedTextField(models.TextField):
+if TYPE_CHECKING:
+    # The stubs' TextField is generic (value set, value read); Django's is not.
+    _TextField = models.TextField[str | None, str | None]
+else:
+    _TextField = models.TextField
+
+
+class EncryptedTextField(_TextField):
     """Stores an AES-256-GCM token ``v1:KID:BASE64``; never plaintext.
 
     ``kid_field`` names a clear companion column holding the token's KID, so
@@ -70,7 +78,7 @@ class EncryptedTextField(models.TextField):
         kwargs.setdefault("editable", False)
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         if self.kid_field != "key_id":
             kwargs["kid_field"] = self.kid_field
@@ -151,7 +159,7 @@ class EncryptedTextField(models.TextField):
         return errors
 
 
-def _field_label(field: models.Field) -> str:
+def _field_label(field: models.Field[Any, Any]) -> str:
     model = getattr(field, "model", None)
     return f"{model._meta.label}.{field.name}" if model is not None else str(field.name)
 

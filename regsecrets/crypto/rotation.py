@@ -136,6 +136,13 @@ def _rotate_row(
     return (pk, token, new_token)
 
 
+def _concrete_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):  # a reverse relation has no column to write
+        raise TypeError(f"{model._meta.label}.{name} is not a concrete field")
+    return field
+
+
 class _Writer:
     """One UPDATE per row, by primary key, only if the token is still the one read."""
 
@@ -144,7 +151,8 @@ class _Writer:
     ) -> None:
         quote = connection.ops.quote_name
         assignments = [f"{quote(enc_field.column)} = %s"]
-        self.kid_field = model._meta.get_field(enc_field.kid_field) if enc_field.kid_field else None
+        kid_name = enc_field.kid_field
+        self.kid_field = _concrete_field(model, kid_name) if kid_name else None
         if self.kid_field is not None:
             assignments.append(f"{quote(self.kid_field.column)} = %s")
         # Only quoted identifiers from the model's metadata; values are parameters.

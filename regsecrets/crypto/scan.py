@@ -13,7 +13,7 @@ from typing import Any
 from django.db import models
 
 
-def keyset_batches(queryset: models.QuerySet, batch_size: int) -> Iterator[list[Any]]:
+def keyset_batches(queryset: models.QuerySet[Any], batch_size: int) -> Iterator[list[Any]]:
     """Yield lists of up to ``batch_size`` rows of ``queryset`` by ascending pk.
 
     Each batch is one query, evaluated when the generator resumes; so a caller
@@ -31,7 +31,7 @@ def keyset_batches(queryset: models.QuerySet, batch_size: int) -> Iterator[list[
             return
 
 
-def fetch_batch(queryset: models.QuerySet, after_pk: Any, batch_size: int) -> list[Any]:
+def fetch_batch(queryset: models.QuerySet[Any], after_pk: Any, batch_size: int) -> list[Any]:
     """One page of ``queryset`` after ``after_pk`` (None: the first page)."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")

@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from regsecrets.accounts.context import signed_in_user
 from regsecrets.deploy.models import App, Service
 from regsecrets.deploy.services import (
     app_create,
@@ -54,7 +55,8 @@ class ServiceAdminForm(forms.ModelForm):
         fields = ["app", "name", "image", "registry_secret"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # The app is read-only once the service exists.
         app = cleaned.get("app") or (self.instance.app if self.instance.app_id else None)
         if app is None:
@@ -82,8 +84,7 @@ class ServiceInline(admin.TabularInline):
     """The app's services, read-only here: each is edited on its own page."""
 
     model = Service
-    fields = ["name", "image", "registry_secret"]
-    readonly_fields = fields
+    fields = readonly_fields = ("name", "image", "registry_secret")
     extra = 0
     show_change_link = True
     can_delete = False
@@ -137,17 +138,20 @@ class AppAdmin(admin.ModelAdmin):
         if change:
             return  # nothing on the change form is editable
         created = app_create(
-            organization=obj.organization, name=obj.name, actor=request.user, request=request
+            organization=obj.organization,
+            name=obj.name,
+            actor=signed_in_user(request),
+            request=request,
         )
         _adopt(obj, created)
 
     def delete_model(self, request: HttpRequest, obj: App) -> None:
-        app_delete(app=obj, actor=request.user, request=request)
+        app_delete(app=obj, actor=signed_in_user(request), request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[App]) -> None:
         with transaction.atomic():
             for app in queryset.select_related("organization"):
-                app_delete(app=app, actor=request.user, request=request)
+                app_delete(app=app, actor=signed_in_user(request), request=request)
 
 
 @admin.register(Service)
@@ -166,10 +170,10 @@ class ServiceAdmin(admin.ModelAdmin):
         # A service stays in its app (and so its organization).
         return ["app", "organization", "created_at", "updated_at"] if obj else []
 
-    def get_fields(self, request: HttpRequest, obj: Service | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Service | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["app", "name", "image", "registry_secret"]
-        return [
+            return ("app", "name", "image", "registry_secret")
+        return (
             "app",
             "organization",
             "name",
@@ -177,7 +181,7 @@ class ServiceAdmin(admin.ModelAdmin):
             "registry_secret",
             "created_at",
             "updated_at",
-        ]
+        )
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "registry_secret":
@@ -228,7 +232,7 @@ class ServiceAdmin(admin.ModelAdmin):
                 name=data["name"],
                 image=data["image"],
                 registry_secret=data.get("registry_secret"),
-                actor=request.user,
+                actor=signed_in_user(request),
                 request=request,
             )
             return
@@ -237,18 +241,18 @@ class ServiceAdmin(admin.ModelAdmin):
             name=data["name"],
             image=data["image"],
             registry_secret=data.get("registry_secret"),
-            actor=request.user,
+            actor=signed_in_user(request),
             request=request,
         )
         _adopt(obj, created)
 
     def delete_model(self, request: HttpRequest, obj: Service) -> None:
-        service_delete(service=obj, actor=request.user, request=request)
+        service_delete(service=obj, actor=signed_in_user(request), request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
         with transaction.atomic():
             for service in queryset.select_related("app", "organization"):
-                service_delete(service=service, actor=request.user, request=request)
+                service_delete(service=service, actor=signed_in_user(request), request=request)
 
 
 def _adopt(obj: Any, created: Any) -> None:

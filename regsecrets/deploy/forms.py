@@ -96,7 +96,9 @@ class ServiceForm(forms.Form):
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["registry_secret"].queryset = secret_choices(organization=organization)
+        field = self.fields["registry_secret"]
+        assert isinstance(field, SecretChoiceField)  # declared above; narrows the type
+        field.queryset = secret_choices(organization=organization)
 
     def clean_image(self) -> str:
         image = self.cleaned_data["image"].strip()

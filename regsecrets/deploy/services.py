@@ -147,8 +147,9 @@ def service_validate(
     """
     errors: dict[str, list[str]] = {}
     name_errors = _name_errors(name)
-    exclude_pk = service.pk if service is not None else None
-    clash = Service.objects.filter(app_id=app.pk, name=name).exclude(pk=exclude_pk)
+    clash = Service.objects.filter(app_id=app.pk, name=name)
+    if service is not None:
+        clash = clash.exclude(pk=service.pk)
     if name_errors:
         errors["name"] = name_errors
     elif clash.exists():

@@ -170,9 +170,10 @@ def _service_form_page(
         if request.POST.get("registry_secret") == NEW_SECRET:
             return _new_secret_redirect(request, form_url)
         data = request.POST.copy()
-        if data.get("use_secret"):
+        use_secret = data.get("use_secret")
+        if use_secret:
             # "Use this secret" under a suggestion: a submit button, so it works without JS.
-            data["registry_secret"] = data["use_secret"]
+            data["registry_secret"] = use_secret
     form = ServiceForm(
         data,
         initial=initial,

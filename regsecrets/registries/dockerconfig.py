@@ -460,7 +460,9 @@ def _normalize_entry(key: str, raw: Any, uses_helpers: bool) -> dict[str, str]:
 
     username = values.get("username")
     password = values.get("password")
-    tokens = {name: values[name] for name in ("identitytoken", "registrytoken") if name in values}
+    tokens: dict[str, str] = {
+        name: values[name] for name in ("identitytoken", "registrytoken") if name in values
+    }
     if "auth" in values:
         try:
             auth_user, auth_password = decode_auth(values["auth"])

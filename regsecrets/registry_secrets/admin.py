@@ -29,6 +29,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
+from regsecrets.accounts.context import signed_in_user
 from regsecrets.accounts.models import Organization
 from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
@@ -125,7 +126,8 @@ class _NoInputsForm(forms.ModelForm):
             stored_provider(self.instance)
         except UnknownProvider as exc:
             raise ValidationError(str(exc)) from None
-        return super().clean()
+        super().clean()
+        return self.cleaned_data
 
 
 def admin_form_class(provider: Provider, *, editing: bool) -> type[SecretForm]:
@@ -342,7 +344,7 @@ class SecretAdmin(admin.ModelAdmin):
         validation does, under the row lock.
         """
         if not hasattr(obj, "_admin_editing"):
-            editing = None
+            editing: tuple[Provider, dict[str, Any] | None] | None = None
             if self.has_change_permission(request, obj):
                 try:
                     provider = stored_provider(obj)
@@ -407,9 +409,13 @@ class SecretAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Secret, form: Any, change: bool) -> None:
         """Write what the form's validation had the services prepare (``obj`` is its row)."""
         if change:
-            secret_update_apply(prepared=form.prepared, actor=request.user, request=request)
+            secret_update_apply(
+                prepared=form.prepared, actor=signed_in_user(request), request=request
+            )
         else:
-            secret_create_apply(prepared=form.prepared, actor=request.user, request=request)
+            secret_create_apply(
+                prepared=form.prepared, actor=signed_in_user(request), request=request
+            )
 
     def construct_change_message(
         self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False
@@ -470,12 +476,12 @@ class SecretAdmin(admin.ModelAdmin):
             )
 
     def delete_model(self, request: HttpRequest, obj: Secret) -> None:
-        secret_delete(secret=obj, actor=request.user, request=request)
+        secret_delete(secret=obj, actor=signed_in_user(request), request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Secret]) -> None:
         with transaction.atomic():
             for secret in queryset.select_related("organization"):
-                secret_delete(secret=secret, actor=request.user, request=request)
+                secret_delete(secret=secret, actor=signed_in_user(request), request=request)
 
     @admin.action(permissions=["delete"], description="Delete selected secrets")
     def delete_selected(
@@ -509,7 +515,9 @@ class SecretAdmin(admin.ModelAdmin):
         """Log in to every registry of each secret (in memory; nothing is stored)."""
         secrets = list(self._with_documents(queryset)[: MAX_SECRETS_PER_BATCH + 1])
         try:
-            outcomes = verify_stored_secrets(secrets=secrets, actor=request.user, request=request)
+            outcomes = verify_stored_secrets(
+                secrets=secrets, actor=signed_in_user(request), request=request
+            )
         except InvalidInput as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
@@ -536,7 +544,9 @@ class SecretAdmin(admin.ModelAdmin):
         rotated = current = failed = 0
         for secret in queryset.order_by("name"):
             try:
-                changed = secret_reencrypt(secret=secret, actor=request.user, request=request)
+                changed = secret_reencrypt(
+                    secret=secret, actor=signed_in_user(request), request=request
+                )
             except Secret.DoesNotExist:  # deleted meanwhile
                 continue
             except DecryptionError as exc:

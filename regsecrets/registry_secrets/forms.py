@@ -89,7 +89,8 @@ class SecretForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not self.editing:
             # A json field is required, but may come as text or as an upload.
             for spec in self.provider.fields:

@@ -8,6 +8,7 @@ and an audit event is written in the same transaction.
 from __future__ import annotations
 
 import datetime
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +38,12 @@ from regsecrets.registry_secrets.models import Secret
 # What an edit form or API sends for "keep the stored value" of a credential field.
 _EMPTY = (None, "", b"")
 
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
 # secret_update's "leave the expiry date as it is" (None clears it).
-KEEP = object()
+KEEP = _Keep.KEEP
 
 
 class SecretInUse(Exception):
@@ -400,7 +405,7 @@ def secret_update_prepare(
     secret: Secret,
     data: Mapping[str, Any],
     allow_repair: bool = True,
-    expires_at: datetime.date | object | None = KEEP,
+    expires_at: datetime.date | _Keep | None = KEEP,
 ) -> PreparedUpdate:
     """Lock the row, then judge the edit and seal the result, without saving.
 
@@ -418,7 +423,7 @@ def secret_update_prepare(
         raise Http404("No such secret.")
     result, changed = secret_edit_validate(secret=locked, data=data, allow_repair=allow_repair)
     _apply(locked, locked.provider, result)
-    if expires_at is not KEEP and expires_at != locked.expires_at:
+    if not isinstance(expires_at, _Keep) and expires_at != locked.expires_at:
         locked.expires_at = expires_at
         # A new date is judged at once, not at the next scheduled check.
         locked.next_check_at = timezone.now()
@@ -456,7 +461,7 @@ def secret_update(
     data: Mapping[str, Any],
     actor: User | None = None,
     request: HttpRequest | None = None,
-    expires_at: datetime.date | object | None = KEEP,
+    expires_at: datetime.date | _Keep | None = KEEP,
 ) -> Secret:
     """Apply new provider input; an empty credential field keeps the stored value.
 

@@ -53,6 +53,7 @@ from regsecrets.registries.client import (
 )
 from regsecrets.registries.reference import MAX_IMAGE_LENGTH
 from regsecrets.registry_secrets import services
+from regsecrets.registry_secrets.client_options import client_options
 from regsecrets.registry_secrets.errors import InvalidInput, NotFound, RateLimited, Undecryptable
 from regsecrets.registry_secrets.models import Secret
 
@@ -128,7 +129,7 @@ def check_config_hosts(
     whose check has not finished by then (it waited for a free slot, or hangs) gets a
     TIMEOUT result. Results come in the order of ``hosts``.
     """
-    options = options or _options()
+    options = options or client_options()
     if deadline is None:
         deadline = options.deadline()
     wanted = list(dict.fromkeys(hosts))[:MAX_HOSTS_PER_TEST]
@@ -164,10 +165,6 @@ class SecretVerification:
     secret: Secret
     checks: list[HostCheck]
     error: Undecryptable | None = None
-
-
-def _options() -> ClientOptions:
-    return ClientOptions.from_settings()
 
 
 def _spend_budget(actor: User | None, rate_limit: bool) -> None:
@@ -265,7 +262,7 @@ def verify_stored_secrets(
         raise InvalidInput.on(
             NON_FIELD_ERRORS, f"Select at most {MAX_SECRETS_PER_BATCH} secrets to test at once."
         )
-    deadline = _options().deadline()  # one bound for every secret of the batch
+    deadline = client_options().deadline()  # one bound for every secret of the batch
     outcomes = []
     for secret in secrets:
         try:
@@ -373,7 +370,7 @@ def verify_image(
     stored = _scoped_secret(organization, secret) if secret else None
     _spend_budget(actor, rate_limit)
     config = _stored_config(stored) if stored is not None else None
-    result = check_image(image, config, options=_options())
+    result = check_image(image, config, options=client_options())
     if stored is not None:
         _audit(
             stored,

@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from regsecrets.registries.client import TIMEOUT, ClientOptions, check_credentials
 from regsecrets.registries.matching import Credential
+from regsecrets.registry_secrets.client_options import client_options
 from regsecrets.registry_secrets.services import secret_create
 from regsecrets.registry_secrets.verification import MAX_HOSTS_PER_TEST, check_config_hosts
 
@@ -281,4 +282,4 @@ def test_checks_queued_behind_the_cap_run_when_a_slot_frees(scripted_server):
 
 def test_max_concurrency_comes_from_settings(settings):
     settings.REGSECRETS_VERIFY_MAX_CONCURRENCY = "3"
-    assert ClientOptions.from_settings().max_concurrency == 3
+    assert client_options().max_concurrency == 3

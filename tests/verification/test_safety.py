@@ -7,13 +7,16 @@ is how these tests put a token realm or a redirect target "on another host".
 from __future__ import annotations
 
 import base64
+import os
+import runpy
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from regsecrets.registries import client
+import regsecrets.settings as django_settings_module
 from regsecrets.registries.client import (
     AUTH_ACCESS_DENIED,
     DNS,
@@ -27,8 +30,10 @@ from regsecrets.registries.client import (
     check_credentials,
     check_image,
 )
+from regsecrets.registries.client.session import registry_for
 from regsecrets.registries.matching import Credential
 from regsecrets.registries.netguard import is_forbidden_address
+from regsecrets.registry_secrets.client_options import client_options
 
 try:
     from .conftest import free_port
@@ -346,7 +351,7 @@ def test_reasons_never_echo_secrets(scripted_server, options_for):
     ],
 )
 def test_docker_hub_keys_mean_registry_1(server, expected):
-    registry = client._registry_for(server, ClientOptions())
+    registry = registry_for(server, ClientOptions())
     assert str(registry.base).rstrip("/") == expected
 
 
@@ -364,18 +369,25 @@ def test_options_come_from_settings(settings):
     settings.REGSECRETS_VERIFY_TIMEOUT = "3.5"
     settings.REGSECRETS_ALLOW_PRIVATE_REGISTRIES = "true"
     settings.REGSECRETS_INSECURE_REGISTRIES = "Registry.local:5001, 10.0.0.5:8080,"
-    options = ClientOptions.from_settings()
+    options = client_options()
     assert options.timeout == 3.5
     assert options.allow_private is True
     assert options.insecure_registries == frozenset({"registry.local:5001", "10.0.0.5:8080"})
 
 
-def test_options_default_to_safe_values_when_settings_are_absent(settings):
+def test_options_default_to_safe_values_when_the_environment_sets_none(settings, monkeypatch):
+    # settings.py is the one place the application's defaults live: read afresh with no
+    # REGSECRETS_* variable, it must give the client's own safe defaults.
+    for name in list(os.environ):
+        if name.startswith("REGSECRETS_"):
+            monkeypatch.delenv(name)
+    fresh = runpy.run_path(str(Path(django_settings_module.__file__)))
     for name in (
         "REGSECRETS_VERIFY_TIMEOUT",
+        "REGSECRETS_VERIFY_MAX_RESPONSE_BYTES",
+        "REGSECRETS_VERIFY_MAX_CONCURRENCY",
         "REGSECRETS_ALLOW_PRIVATE_REGISTRIES",
         "REGSECRETS_INSECURE_REGISTRIES",
     ):
-        if hasattr(settings, name):
-            delattr(settings, name)
-    assert ClientOptions.from_settings() == ClientOptions()
+        setattr(settings, name, fresh[name])
+    assert client_options() == ClientOptions()

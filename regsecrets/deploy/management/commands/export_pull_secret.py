@@ -54,7 +54,7 @@ class Command(BaseCommand):
         except PullSecretUnavailable as exc:
             raise CommandError(str(exc))
         except DecryptionError as exc:
-            name = service.registry_secret.name
+            name = service.registry_secret.name if service.registry_secret else ""
             raise CommandError(f"The secret “{name}” of {service} cannot be decrypted: {exc}")
         if options["format"] == "kubernetes":
             document: dict[str, Any] = kubernetes_manifest(
