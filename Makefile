@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint typecheck migrate superuser clean bench
+.PHONY: run test lint typecheck migrate superuser clean bench worker
 
 # Reinstall only when a requirements file changes.
 $(BIN)/.runtime-installed: requirements.txt
@@ -21,6 +21,13 @@ $(BIN)/.dev-installed: requirements.txt requirements-dev.txt $(BIN)/.runtime-ins
 run: $(BIN)/.runtime-installed
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --no-input
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Credential health checks and alerts: one worker with the beat scheduler inside it,
+# enough for small installs (run `celery -A regsecrets beat` once and workers apart
+# to scale out). Needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0 make worker.
+worker: $(BIN)/.runtime-installed
+	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }
+	$(BIN)/celery -A regsecrets worker --beat --concurrency=$${CONCURRENCY:-8} --loglevel=INFO
 
 test: $(BIN)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -43,6 +50,7 @@ bench: $(BIN)/.dev-installed
 	$(BIN)/python bench/crypto_seal.py
 	$(BIN)/python bench/rotation.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/health.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache

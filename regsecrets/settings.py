@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from regsecrets.env import env, env_bool, env_float, env_list
+from regsecrets.env import email_config, env, env_bool, env_duration, env_float, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("REGSECRETS_VAR_DIR", str(BASE_DIR / "var")))
@@ -223,13 +223,68 @@ REGSECRETS_INSECURE_REGISTRIES = frozenset(env_list("REGSECRETS_INSECURE_REGISTR
 REGSECRETS_VERIFY_RATE_LIMIT = int(env("REGSECRETS_VERIFY_RATE_LIMIT", "30") or 30)
 REGSECRETS_API_TOKEN_FAILURE_LIMIT = int(env("REGSECRETS_API_TOKEN_FAILURE_LIMIT", "20") or 20)
 
+REDIS_URL = env("REDIS_URL") or ""
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-_redis_url = env("REDIS_URL")
-if _redis_url:
+if REDIS_URL:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": _redis_url,
+        "LOCATION": REDIS_URL,
     }
+
+# --- Credential health ---------------------------------------------------------
+# How often each secret is re-checked (6h, 30m, 3600...); each next check is spread
+# by up to REGSECRETS_HEALTH_JITTER of it so that checks do not stampede.
+REGSECRETS_HEALTH_INTERVAL = env_duration("REGSECRETS_HEALTH_INTERVAL", "6h")
+REGSECRETS_HEALTH_JITTER = env_float("REGSECRETS_HEALTH_JITTER", 0.1)
+# Consecutive failed checks before a secret is FAILING and its owners are alerted.
+REGSECRETS_HEALTH_ALERT_AFTER = max(1, int(env("REGSECRETS_HEALTH_ALERT_AFTER", "2") or 2))
+# At most this many checks in flight per registry host, across all workers.
+REGSECRETS_HEALTH_HOST_CONCURRENCY = int(env("REGSECRETS_HEALTH_HOST_CONCURRENCY", "4") or 4)
+# Secrets handed to the workers per beat tick.
+REGSECRETS_HEALTH_BATCH = int(env("REGSECRETS_HEALTH_BATCH", "1000") or 1000)
+# Plain-HTTP webhook endpoints (development and tests only; production wants HTTPS).
+REGSECRETS_WEBHOOK_ALLOW_HTTP = env_bool("REGSECRETS_WEBHOOK_ALLOW_HTTP", False)
+# Absolute links in alerts (emails and webhooks) start with this.
+REGSECRETS_BASE_URL = (env("REGSECRETS_BASE_URL", "http://localhost:8000") or "").rstrip("/")
+
+# --- Email -----------------------------------------------------------------------
+# One URL: smtp://user:pass@host:587, smtp+tls://..., smtp+ssl://..., consolemail://,
+# filemail:///path/to/dir, memorymail:// (dj-email-url).
+_email = email_config(env("EMAIL_URL") or "consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = bool(_email["EMAIL_USE_TLS"])
+EMAIL_USE_SSL = bool(_email["EMAIL_USE_SSL"])
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 10
+if _email["EMAIL_FILE_PATH"]:
+    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "regsecrets@localhost") or "regsecrets@localhost"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Celery (regsecrets/celery.py reads the CELERY_* names) ---------------------
+# Without REDIS_URL tasks run in-process, so `make run` needs no broker; beat and
+# workers need Redis.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 3600
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "health-enqueue-due": {
+        "task": "regsecrets.registry_secrets.tasks.enqueue_due_checks",
+        "schedule": env_float("REGSECRETS_HEALTH_TICK", 60.0),
+    },
+}
 
 # Records are redacted when they are made (regsecrets.core.logging, installed by
 # the core app), so every handler, this one included, sees redacted text.

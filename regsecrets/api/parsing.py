@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import uuid
 from typing import Any
@@ -69,6 +70,18 @@ def text(value: Any, path: str, *, required: bool = False) -> str | None:
     if required and not value.strip():
         raise errors.field_error(path, "This field is required.")
     return value
+
+
+def date(value: Any, path: str) -> datetime.date | None:
+    """A "YYYY-MM-DD" string (an RFC 3339 timestamp's date part is accepted), or null."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise errors.field_error(path, "Must be a date such as 2027-03-31.")
+    try:
+        return datetime.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise errors.field_error(path, "Must be a date such as 2027-03-31.")
 
 
 def obj(value: Any, path: str) -> dict[str, Any] | None:

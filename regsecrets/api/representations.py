@@ -50,6 +50,14 @@ def secret_json(secret: Secret) -> dict[str, Any]:
         "updated_at": timestamp(secret.updated_at),
     }
     data[secret.provider] = registry_metadata(secret)
+    # An extension (the official SDK ignores unknown keys): the credential's health.
+    data["health"] = {
+        "status": secret.health_status,
+        "code": secret.health_code,
+        "reason": secret.health_reason,
+        "checked_at": timestamp(secret.checked_at),
+        "expires_at": secret.expires_at.isoformat() if secret.expires_at else None,
+    }
     return data
 
 

@@ -113,6 +113,7 @@ def secret_create(request: OrgRequest) -> JsonResponse:
             data=data,
             actor=request.user,
             request=request,
+            expires_at=parsing.date(body.get("expires_at"), "expires_at"),
         )
     except ValidationError as exc:
         taken = (
@@ -205,10 +206,17 @@ def _update(request: OrgRequest, secret_id: str, *, partial: bool) -> JsonRespon
     secret = _get(request, secret_id, document=True)
     mask = _mask(request)
     body = parsing.read_json(request)
+    if mask is not None and "expires_at" in mask:
+        mask = [path for path in mask if path != "expires_at"]
+        expires_at: Any = parsing.date(body.get("expires_at"), "expires_at")
+    elif "expires_at" in body:
+        expires_at = parsing.date(body.get("expires_at"), "expires_at")
+    else:
+        expires_at = services.KEEP  # an extension the SDK never sends: absent keeps it
     data = _update_data(secret, body, mask, partial=partial)
     try:
         secret = services.secret_update(
-            secret=secret, data=data, actor=request.user, request=request
+            secret=secret, data=data, actor=request.user, request=request, expires_at=expires_at
         )
     except ValidationError as exc:
         _raise_validation(exc, secret.provider, name_taken=False)

@@ -33,6 +33,7 @@ from regsecrets.accounts.context import signed_in_user
 from regsecrets.accounts.models import Organization
 from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
+from regsecrets.registry_secrets import health
 from regsecrets.registry_secrets.errors import InvalidInput, undecryptable_message
 from regsecrets.registry_secrets.forms import SecretForm, provider_form_class, upload_was_dropped
 from regsecrets.registry_secrets.models import Secret
@@ -78,7 +79,7 @@ class _ServiceJudgedForm:
     """
 
     # Set on the class by SecretAdmin.get_form: the change form's non-secret inputs.
-    prefill: dict[str, str] | None = None
+    prefill: dict[str, Any] | None = None
     prepared: PreparedCreate | PreparedUpdate | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -94,7 +95,10 @@ class _ServiceJudgedForm:
             if form.editing:
                 # No repair from the admin: a document it cannot read is an error here.
                 self.prepared = secret_update_prepare(
-                    secret=form.instance, data=form.provider_data(), allow_repair=False
+                    secret=form.instance,
+                    data=form.provider_data(),
+                    allow_repair=False,
+                    expires_at=form.cleaned_data.get("expires_at"),
                 )
             else:
                 self.prepared = secret_create_prepare(
@@ -102,6 +106,7 @@ class _ServiceJudgedForm:
                     name=form.cleaned_data["name"],
                     provider=form.provider.key,
                     data=form.provider_data(),
+                    expires_at=form.cleaned_data.get("expires_at"),
                 )
         except ValidationError as exc:
             form.add_service_errors(exc)
@@ -180,10 +185,13 @@ class SecretAdmin(admin.ModelAdmin):
         "registry_hosts",
         "username",
         "services_count",
+        "health_status",
+        "checked_at",
+        "expires_at",
         "key_id",
         "updated_at",
     ]
-    list_filter = ["provider", "organization", "key_id"]
+    list_filter = ["health_status", "provider", "organization", "key_id"]
     # "hosts" is a JSON list searched as its JSON text (icontains), which both
     # SQLite and PostgreSQL support; tests/admin covers both.
     search_fields = ["name", "organization__name", "organization__slug", "hosts", "username"]
@@ -200,6 +208,10 @@ class SecretAdmin(admin.ModelAdmin):
         "registry_username",
         "key_id",
         "services_using",
+        "health_status",
+        "health_reason",
+        "checked_at",
+        "last_healthy_at",
         "created_at",
         "created_by",
         "updated_at",
@@ -323,7 +335,7 @@ class SecretAdmin(admin.ModelAdmin):
 
     def _editing(
         self, request: HttpRequest, obj: Secret
-    ) -> tuple[Provider, dict[str, str] | None] | None:
+    ) -> tuple[Provider, dict[str, Any] | None] | None:
         """The provider whose inputs the change page offers, with their prefill; None
         when it offers none. Decided once per request and row (get_fieldsets and
         get_form both ask): a GET decrypts to prefill the non-secret inputs, and a
@@ -332,13 +344,14 @@ class SecretAdmin(admin.ModelAdmin):
         validation does, under the row lock.
         """
         if not hasattr(obj, "_admin_editing"):
-            editing: tuple[Provider, dict[str, str] | None] | None = None
+            editing: tuple[Provider, dict[str, Any] | None] | None = None
             if self.has_change_permission(request, obj):
                 try:
                     provider = stored_provider(obj)
                     editing = (provider, None)
                     if request.method != "POST":
-                        editing = (provider, secret_edit_initial(obj))
+                        prefill = {**secret_edit_initial(obj), "expires_at": obj.expires_at}
+                        editing = (provider, prefill)
                 except UnknownProvider as exc:
                     if request.method != "POST":  # a POST gets it as the form's error
                         messages.warning(request, str(exc))
@@ -514,6 +527,8 @@ class SecretAdmin(admin.ModelAdmin):
                 message = _undecryptable(outcome.secret, outcome.error.error)
                 self.message_user(request, message, messages.ERROR)
                 continue
+            # A manual check is a check: the secret's health records it too.
+            health.health_record_checks(secret=outcome.secret, checks=outcome.checks)
             ok = bool(outcome.checks) and all(c.result.success for c in outcome.checks)
             summary = "; ".join(c.summary for c in outcome.checks)
             self.message_user(

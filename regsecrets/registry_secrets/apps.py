@@ -7,3 +7,8 @@ class RegistrySecretsConfig(AppConfig):
     name = "regsecrets.registry_secrets"
     label = "registry_secrets"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Register the Celery tasks in every process (web too): health dispatches
+        # alerts by task name, and Celery's autodiscovery only runs in workers.
+        from regsecrets.registry_secrets import tasks  # noqa: F401

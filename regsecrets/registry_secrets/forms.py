@@ -78,6 +78,16 @@ class SecretForm(forms.Form):
         ),
     )
 
+    expires_at = forms.DateField(
+        label="Expires on",
+        required=False,
+        help_text=(
+            "Optional. The day the token or password stops working: owners and admins "
+            "are told 14, 3 and 1 days before."
+        ),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
@@ -138,7 +148,8 @@ class SecretForm(forms.Form):
 
     def visible_provider_fields(self) -> list[forms.BoundField]:
         """The provider's inputs (everything but the name), for the templates."""
-        return [self[name] for name in self.fields if name != "name"]
+        names = [name for name in self.fields if name not in ("name", "expires_at")]
+        return [self[name] for name in names] + [self["expires_at"]]
 
     @classmethod
     def preview_fields(cls) -> list[str]:
@@ -300,6 +311,7 @@ def create_secret_from_form(
             data=form.provider_data(),
             actor=actor,
             request=request,
+            expires_at=form.cleaned_data.get("expires_at"),
         )
     except ValidationError as exc:
         form.add_service_errors(exc)

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from regsecrets.crypto.fields import EncryptedTextField
 from regsecrets.registries import PROVIDERS
@@ -14,6 +15,13 @@ from regsecrets.registries import PROVIDERS
 def provider_choices() -> list[tuple[str, str]]:
     """The catalogue's providers (a callable, so migrations do not copy the list)."""
     return [(p.key, p.label) for p in PROVIDERS]
+
+
+class HealthStatus(models.TextChoices):
+    UNKNOWN = "UNKNOWN", "Not checked yet"
+    HEALTHY = "HEALTHY", "Healthy"
+    FAILING = "FAILING", "Failing"
+    EXPIRING = "EXPIRING", "Expiring"
 
 
 class Secret(models.Model):
@@ -48,6 +56,29 @@ class Secret(models.Model):
         related_name="+",
     )
 
+    # Health: kept fresh by scheduled checks (registry_secrets.health); every field
+    # is non-secret (codes and reasons are the verification client's own words).
+    expires_at = models.DateField(
+        "expires on",
+        null=True,
+        blank=True,
+        help_text="When the token or password stops working; alerts start 14 days before.",
+    )
+    health_status = models.CharField(
+        max_length=16, choices=HealthStatus.choices, default=HealthStatus.UNKNOWN
+    )
+    health_code = models.CharField(max_length=32, blank=True)
+    health_reason = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    last_healthy_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # New secrets are due at once; the beat query reads this index.
+    next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The expiry date and the smallest day threshold (14, 3, 1) already announced,
+    # so that each "expires in N days" alert is sent once per date.
+    expiry_alerted_for = models.DateField(null=True, blank=True, editable=False)
+    expiry_alerted_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -59,3 +90,82 @@ class Secret(models.Model):
 
     def __repr__(self) -> str:
         return f"<Secret {self.pk} {self.name!r} provider={self.provider}>"
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.health_status in (HealthStatus.FAILING, HealthStatus.EXPIRING)
+
+
+class SecretHostHealth(models.Model):
+    """The last check of one registry host (an auths key) of a secret."""
+
+    secret = models.ForeignKey(Secret, on_delete=models.CASCADE, related_name="host_health")
+    host = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=16, choices=HealthStatus.choices, default=HealthStatus.UNKNOWN
+    )
+    code = models.CharField(max_length=32, blank=True)
+    reason = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    last_healthy_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["host"]
+        constraints = [
+            models.UniqueConstraint(fields=["secret", "host"], name="unique_secret_host_health")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}: {self.status}"
+
+
+class HealthAlert(models.Model):
+    """One alert about one transition of a secret: sent once, delivered by tasks.
+
+    The row is written in the transaction that records the transition, so a
+    transition seen by two racing checks yields one row; emails and the webhook
+    read it by id (task arguments are ids, never credentials).
+    """
+
+    class Kind(models.TextChoices):
+        FAILING = "failing", "Failing"
+        EXPIRING = "expiring", "Expiring"
+        RECOVERED = "recovered", "Recovered"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="health_alerts"
+    )
+    secret = models.ForeignKey(Secret, on_delete=models.CASCADE, related_name="health_alerts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Non-secret facts for the message: host, code, reason, days left, services.
+    details = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    webhook_delivered_at = models.DateTimeField(null=True, blank=True)
+    webhook_attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} alert for {self.secret_id}"
+
+
+class HealthWebhook(models.Model):
+    """An organization's HTTPS endpoint for health events, signed with HMAC-SHA256."""
+
+    # UUID assigned before the first save: the sealed signing secret is bound to it.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="health_webhook"
+    )
+    url = models.URLField(max_length=500)
+    # {"secret": "..."}: shown once when created, then only used to sign.
+    signing_secret = EncryptedTextField()
+    key_id = models.CharField(max_length=64, db_index=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.url

@@ -7,6 +7,8 @@ and an audit event is written in the same transaction.
 
 from __future__ import annotations
 
+import datetime
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.transaction import TransactionManagementError
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from regsecrets.accounts.models import Organization
@@ -34,6 +37,13 @@ from regsecrets.registry_secrets.models import Secret
 
 # What an edit form or API sends for "keep the stored value" of a credential field.
 _EMPTY = (None, "", b"")
+
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
+# secret_update's "leave the expiry date as it is" (None clears it).
+KEEP = _Keep.KEEP
 
 
 class SecretInUse(Exception):
@@ -156,7 +166,12 @@ class PreparedCreate:
 
 @sensitive_variables("data", "result")
 def secret_create_prepare(
-    *, organization: Organization, name: str, provider: str, data: Mapping[str, Any]
+    *,
+    organization: Organization,
+    name: str,
+    provider: str,
+    data: Mapping[str, Any],
+    expires_at: datetime.date | None = None,
 ) -> PreparedCreate:
     """Validate the name and the provider input and seal the document, without saving.
 
@@ -176,7 +191,7 @@ def secret_create_prepare(
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    secret = Secret(organization=organization, name=name)
+    secret = Secret(organization=organization, name=name, expires_at=expires_at)
     _apply(secret, provider_obj.key, result)
     return PreparedCreate(secret=secret, hosts=list(result.hosts))
 
@@ -215,10 +230,11 @@ def secret_create(
     data: Mapping[str, Any],
     actor: User | None = None,
     request: HttpRequest | None = None,
+    expires_at: datetime.date | None = None,
 ) -> Secret:
     """Validate, seal and save a new secret; raises ValidationError keyed by field."""
     prepared = secret_create_prepare(
-        organization=organization, name=name, provider=provider, data=data
+        organization=organization, name=name, provider=provider, data=data, expires_at=expires_at
     )
     return secret_create_apply(prepared=prepared, actor=actor, request=request)
 
@@ -385,7 +401,11 @@ def _require_transaction(what: str) -> None:
 
 @sensitive_variables("data", "result")
 def secret_update_prepare(
-    *, secret: Secret, data: Mapping[str, Any], allow_repair: bool = True
+    *,
+    secret: Secret,
+    data: Mapping[str, Any],
+    allow_repair: bool = True,
+    expires_at: datetime.date | _Keep | None = KEEP,
 ) -> PreparedUpdate:
     """Lock the row, then judge the edit and seal the result, without saving.
 
@@ -395,6 +415,7 @@ def secret_update_prepare(
     lost. Call inside ``transaction.atomic()`` and save with ``secret_update_apply``
     in the same transaction. Raises ValidationError keyed by field, DecryptionError
     (see ``secret_edit_validate``), or Http404 when the row was deleted meanwhile.
+    ``expires_at`` (a date, or None to clear) is left as it is unless given.
     """
     _require_transaction("secret_update_prepare")
     locked = Secret.objects.select_for_update().filter(pk=secret.pk).first()
@@ -402,6 +423,11 @@ def secret_update_prepare(
         raise Http404("No such secret.")
     result, changed = secret_edit_validate(secret=locked, data=data, allow_repair=allow_repair)
     _apply(locked, locked.provider, result)
+    if not isinstance(expires_at, _Keep) and expires_at != locked.expires_at:
+        locked.expires_at = expires_at
+        # A new date is judged at once, not at the next scheduled check.
+        locked.next_check_at = timezone.now()
+        changed.append("expires_at")
     return PreparedUpdate(secret=locked, changed=sorted(set(changed)))
 
 
@@ -435,14 +461,16 @@ def secret_update(
     data: Mapping[str, Any],
     actor: User | None = None,
     request: HttpRequest | None = None,
+    expires_at: datetime.date | _Keep | None = KEEP,
 ) -> Secret:
     """Apply new provider input; an empty credential field keeps the stored value.
 
     Provider and name are fixed: services and the API refer to the name. Locks the
-    row before reading it (see ``secret_update_prepare``).
+    row before reading it (see ``secret_update_prepare``). ``expires_at`` (a date,
+    or None to clear) is left as it is unless given.
     """
     with transaction.atomic():
-        prepared = secret_update_prepare(secret=secret, data=data)
+        prepared = secret_update_prepare(secret=secret, data=data, expires_at=expires_at)
         return secret_update_apply(prepared=prepared, actor=actor, request=request)
 
 

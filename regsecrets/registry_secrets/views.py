@@ -40,7 +40,7 @@ from regsecrets.registries import (
     get_provider,
     provider_by_slug,
 )
-from regsecrets.registry_secrets import selectors, services, verification
+from regsecrets.registry_secrets import health, selectors, services, verification
 from regsecrets.registry_secrets.endpoints import json_endpoint
 from regsecrets.registry_secrets.errors import InvalidInput, RateLimited, Undecryptable
 from regsecrets.registry_secrets.forms import (
@@ -114,10 +114,14 @@ def secret_list(request: OrgRequest) -> HttpResponse:
             provider = provider_by_slug(provider_slug)
         except KeyError:
             provider_slug = ""
+    health_filter = request.GET.get("health", "")
+    if health_filter not in selectors.HEALTH_FILTERS:
+        health_filter = ""
     secrets = selectors.secret_list(
         organization=request.organization,
         search=search,
         provider=provider.key if provider else "",
+        health=health_filter,
     ).select_related("updated_by")
     page = Paginator(secrets, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
@@ -133,7 +137,9 @@ def secret_list(request: OrgRequest) -> HttpResponse:
             "search": search,
             "provider_slug": provider_slug,
             "providers": PROVIDERS,
-            "filtered": bool(search or provider),
+            "health_filter": health_filter,
+            "attention_count": health.secrets_needing_attention(request.organization).count(),
+            "filtered": bool(search or provider or health_filter),
         },
     )
 
@@ -233,6 +239,7 @@ def _render_detail(request: OrgRequest, secret: Secret, *, status: int = 200) ->
             "hosts": _display_hosts(secret),
             "services_using": _services_using(secret, request),
             "can_manage": request.membership.can_manage,
+            "host_health": list(secret.host_health.all()),
         },
         status=status,
     )
@@ -276,7 +283,7 @@ def secret_edit(request: OrgRequest, pk: UUID) -> HttpResponse:
         return _render_detail(request, secret, status=409)
     form_class = provider_form_class(provider, editing=True)
     try:
-        initial = services.secret_edit_initial(secret)
+        initial = {**services.secret_edit_initial(secret), "expires_at": secret.expires_at}
     except DecryptionError as exc:
         return _undecryptable(request, secret, exc)
     if request.method == "POST":
@@ -285,7 +292,11 @@ def secret_edit(request: OrgRequest, pk: UUID) -> HttpResponse:
         if form.is_valid():
             try:
                 services.secret_update(
-                    secret=secret, data=form.provider_data(), actor=request.user, request=request
+                    secret=secret,
+                    data=form.provider_data(),
+                    actor=request.user,
+                    request=request,
+                    expires_at=form.cleaned_data.get("expires_at"),
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
@@ -362,7 +373,8 @@ def secret_test(request: OrgRequest, pk: UUID) -> HttpResponse:
         Secret.objects.select_related("created_by", "updated_by"), request.organization, pk=pk
     )
     try:
-        checks = verification.verify_stored_secret(
+        # A manual check is a check: health records it too.
+        checks = health.health_test_credentials(
             secret=secret, actor=request.user, request=request, rate_limit=True
         )
     except RateLimited as exc:

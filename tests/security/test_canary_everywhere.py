@@ -446,6 +446,7 @@ RECEIVES_CREDENTIALS = {
     "registry_secrets:edit",
     "registry_secrets:edit_test",
     "deploy:inline_secret_create",
+    "registry_secrets:webhook",  # a hook URL may carry a token
 }
 # Web views that take no credential in their POST (or no POST at all).
 NO_CREDENTIALS = {

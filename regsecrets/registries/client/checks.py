@@ -23,7 +23,7 @@ from .results import (
     VerificationResult,
 )
 from .running import run
-from .session import DOCKER_HUB_REGISTRY, Registry, Reply, Session, registry_for
+from .session import DOCKER_HUB_REGISTRY, Registry, Reply, Session, registry_for, retry_after
 from .tokens import authorization, has_login
 
 __all__ = ["MANIFEST_ACCEPT", "check_credentials", "check_image"]
@@ -50,7 +50,11 @@ def _unexpected(registry: Registry, reply: Reply, doing: str) -> Stop:
             REGISTRY_ERROR,
             f"{registry.host} does not serve the Registry HTTP API v2 (/v2/ answered 404).",
         )
-    return Stop(REGISTRY_ERROR, f"{registry.host} answered HTTP {reply.status} to the {doing}.")
+    return Stop(
+        REGISTRY_ERROR,
+        f"{registry.host} answered HTTP {reply.status} to the {doing}.",
+        retry_after(reply),
+    )
 
 
 def check_credentials(

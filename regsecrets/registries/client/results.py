@@ -49,6 +49,9 @@ class VerificationResult:
     code: str
     reason: str
     registry: str = ""
+    # Seconds the registry asked us to wait (429 or 5xx, from Retry-After; 0 when it
+    # named none), so schedulers can back off; None when the answer was not a throttle.
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ class ClientOptions:
 class Stop(Exception):
     """Ends a check early with a result; raised from deep inside the flow."""
 
-    def __init__(self, code: str, reason: str) -> None:
+    def __init__(self, code: str, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.retry_after = retry_after

@@ -3,6 +3,7 @@ turned into a result code, and the credential's secrets scrubbed from the reason
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 import threading
 import time
@@ -108,7 +109,9 @@ def _run_in_slot(
     try:
         result = flow(session)
     except Stop as stop:
-        result = VerificationResult(False, stop.code, stop.reason, registry_host)
+        result = VerificationResult(
+            False, stop.code, stop.reason, registry_host, stop.retry_after
+        )
     except AddressForbidden as exc:
         result = VerificationResult(
             False,
@@ -156,9 +159,7 @@ def _run_in_slot(
     finally:
         session.close()
     if secrets:
-        result = VerificationResult(
-            result.success, result.code, _scrub(result.reason, secrets), result.registry
-        )
+        result = dataclasses.replace(result, reason=_scrub(result.reason, secrets))
     return result
 
 

@@ -3,6 +3,7 @@ and responses read up to a size cap, all within the check's deadline."""
 
 from __future__ import annotations
 
+import email.utils
 import ssl
 import time
 from dataclasses import dataclass
@@ -16,7 +17,15 @@ from regsecrets.registries.netguard import GuardedBackend
 from .results import INVALID_SCHEME, MALFORMED, REGISTRY_ERROR, ClientOptions, Stop
 from .transport import GuardedTransport
 
-__all__ = ["DOCKER_HUB_REGISTRY", "Registry", "Reply", "Session", "hostport", "registry_for"]
+__all__ = [
+    "DOCKER_HUB_REGISTRY",
+    "Registry",
+    "Reply",
+    "Session",
+    "hostport",
+    "registry_for",
+    "retry_after",
+]
 
 DOCKER_HUB_REGISTRY = "registry-1.docker.io"
 _DOCKER_HUB_ALIASES = frozenset(
@@ -32,6 +41,26 @@ class Reply:
     headers: httpx.Headers
     body: bytes
     url: httpx.URL
+
+
+def retry_after(reply: Reply) -> float | None:
+    """How long a throttled (429) or failing (5xx) registry asked us to wait.
+
+    Retry-After is seconds or an HTTP date; anything unreadable counts as 0 (back
+    off by our own schedule). None when the reply is not a throttle or server error.
+    """
+    if reply.status != 429 and reply.status < 500:
+        return None
+    value = reply.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(min(int(value), 86400))
+    if value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, min(when.timestamp() - time.time(), 86400.0))
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return 0.0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .results import (
     REGISTRY_ERROR,
     Stop,
 )
-from .session import Reply, Session, hostport
+from .session import Reply, Session, hostport, retry_after
 
 __all__ = ["authorization", "has_login"]
 
@@ -115,7 +115,11 @@ def _obtain_token(
             )
         raise Stop(denied, reason)
     if reply.status != 200:
-        raise Stop(REGISTRY_ERROR, f"The token server {realm_host} answered HTTP {reply.status}.")
+        raise Stop(
+            REGISTRY_ERROR,
+            f"The token server {realm_host} answered HTTP {reply.status}.",
+            retry_after(reply),
+        )
     return _token_from(reply)
 
 

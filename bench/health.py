@@ -1,0 +1,268 @@
+"""Bench: scheduled credential checks through a real Celery worker.
+
+Measures, against Debian's docker-registry (htpasswd) on loopback:
+
+1. checks per second of one worker (threads pool, concurrency 8) working through N
+   due secrets, against a bare loop calling the verification client with the same
+   concurrency (goal: at least 0.8x);
+2. the due query's plan and time at 10,000 and 100,000 secrets (goal: flat, the
+   next_check_at index used);
+3. the worker's memory growth over the N checks (goal: under 50 MB).
+
+It creates its own PostgreSQL database (regsecrets_bench_health, or
+BENCH_DATABASE_URL) and uses Redis database 14 (BENCH_REDIS_URL), flushing only that.
+
+    .venv/bin/python bench/health.py [--secrets 10000] [--due-sizes 10000,100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/regsecrets_bench_health"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+KEYS = "bench:" + base64.b64encode(os.urandom(32)).decode()
+os.environ.update(
+    {
+        "DATABASE_URL": BENCH_URL,
+        "DJANGO_SETTINGS_MODULE": "regsecrets.settings",
+        "DJANGO_DEBUG": "0",
+        "REGSECRETS_ENCRYPTION_KEYS": KEYS,
+        "REGSECRETS_ALLOW_PRIVATE_REGISTRIES": "true",
+        "REGSECRETS_HEALTH_HOST_CONCURRENCY": "8",
+        "REGSECRETS_LOG_LEVEL": "WARNING",
+        "EMAIL_URL": "dummymail://",
+    }
+)
+
+import django  # noqa: E402
+
+# Settings and apps only: no database is opened until main() has created it.
+django.setup()
+
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+from celery import Celery  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from regsecrets.accounts.models import Organization  # noqa: E402
+from regsecrets.crypto.fields import seal_document  # noqa: E402
+from regsecrets.registries import credential_for_key  # noqa: E402
+from regsecrets.registries.client import ClientOptions, check_credentials  # noqa: E402
+from regsecrets.registry_secrets import health  # noqa: E402
+from regsecrets.registry_secrets.models import Secret  # noqa: E402
+from tests.verification.conftest import _start_registry, _stop_registry  # noqa: E402
+
+
+def _admin_url() -> str:
+    parts = urlsplit(BENCH_URL)
+    return urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
+
+
+def _db_name() -> str:
+    return urlsplit(BENCH_URL).path.lstrip("/")
+
+
+def _recreate_database() -> None:
+    with psycopg.connect(_admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{_db_name()}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{_db_name()}"')
+
+
+def _drop_database() -> None:
+    with psycopg.connect(_admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{_db_name()}" WITH (FORCE)')
+
+
+def _fill(count: int, host: str, password: str, *, start: int = 0) -> None:
+    """Insert ``count`` sealed secrets for alice@host, due now, in batches."""
+    org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    auth = base64.b64encode(f"alice:{password}".encode()).decode()
+    config = {"auths": {host: {"username": "alice", "password": password, "auth": auth}}}
+    fields = {"url": host, "username": "alice", "password": password}
+    now = timezone.now()
+    batch: list[Secret] = []
+    for n in range(start, start + count):
+        secret = Secret(
+            organization=org,
+            name=f"s{n:06d}",
+            provider="private_registry",
+            hosts=[host],
+            username="alice",
+            next_check_at=now,
+        )
+        seal_document(
+            secret, "document", {"provider": "private_registry", "fields": fields, "config": config}
+        )
+        batch.append(secret)
+        if len(batch) == 2000:
+            Secret.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        Secret.objects.bulk_create(batch)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bare_loop(host: str, count: int, concurrency: int) -> float:
+    options = ClientOptions(timeout=10, allow_private=True, insecure_registries=frozenset({host}))
+    auth = base64.b64encode(b"alice:alice-pw").decode()
+    config = {"auths": {host: {"username": "alice", "password": "alice-pw", "auth": auth}}}
+
+    def one(_: int) -> bool:
+        return check_credentials(host, credential_for_key(config, host), options=options).success
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        ok = sum(pool.map(one, range(count)))
+    elapsed = time.perf_counter() - started
+    assert ok == count, f"bare loop: {count - ok} failed checks"
+    return count / elapsed
+
+
+def worker_run(host: str, count: int, concurrency: int) -> tuple[float, float, float]:
+    """(checks/s, RSS before MB, RSS after MB) of one worker checking ``count`` secrets."""
+    r = redis.Redis.from_url(REDIS_URL)
+    r.flushdb()
+    env = {
+        **os.environ,
+        "REDIS_URL": REDIS_URL,
+        "REGSECRETS_INSECURE_REGISTRIES": host,
+        "REGSECRETS_HEALTH_BATCH": str(count),  # one tick queues them all (no beat here)
+    }
+    log = tempfile.NamedTemporaryFile(prefix="bench-worker-", suffix=".log", delete=False)  # noqa: SIM115 - kept for the reader after the run
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "regsecrets",
+            "worker",
+            "--pool=threads",
+            f"--concurrency={concurrency}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"bench-{os.getpid()}@localhost",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def run_all() -> float:
+        Secret.objects.update(checked_at=None, next_check_at=timezone.now())
+        started = time.perf_counter()
+        client.send_task("regsecrets.registry_secrets.tasks.enqueue_due_checks")
+        deadline = time.monotonic() + 1800
+        while Secret.objects.filter(checked_at__isnull=True).exists():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"worker failed; see {log.name}")
+            time.sleep(0.1)
+        return time.perf_counter() - started
+
+    try:
+        client = Celery(broker=REDIS_URL)
+        run_all()  # warm-up: imports, connections, the first pass of every code path
+        before = _rss_mb(worker.pid)
+        elapsed = run_all()
+        after = _rss_mb(worker.pid)
+        failing = Secret.objects.exclude(health_code="").count()
+        assert failing == 0, f"{failing} checks failed; see {log.name}"
+        return count / elapsed, before, after
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        r.flushdb()
+
+
+def due_query(sizes: list[int], host: str) -> None:
+    for size in sizes:
+        have = Secret.objects.count()
+        if have < size:
+            _fill(size - have, host, "alice-pw", start=have)
+        # A running system's schedule: everything spread over the next interval, and
+        # the same 500 secrets due whatever the table size (what beat finds a minute).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE registry_secrets_secret SET next_check_at = now() + interval '1 hour' "
+                "+ (random() * interval '6 hours')"
+            )
+            cursor.execute(
+                "UPDATE registry_secrets_secret SET next_check_at = now() - interval '1 minute' "
+                "WHERE id IN (SELECT id FROM registry_secrets_secret ORDER BY random() LIMIT 500)"
+            )
+            cursor.execute("VACUUM ANALYZE registry_secrets_secret")
+        query = health.health_due_queryset(timezone.now())[:1000].values_list("pk", flat=True)
+        plan = query.explain(analyze=True)
+        timings = []
+        for _ in range(20):
+            started = time.perf_counter()
+            list(query.all())  # a fresh queryset each time: no result cache
+            timings.append(time.perf_counter() - started)
+        timings.sort()
+        print(f"\ndue query at {size:,} secrets: median {timings[10] * 1000:.2f} ms")
+        print(plan)
+        if "next_check_at" not in plan or "Index" not in plan:
+            raise SystemExit("the due query does not use the next_check_at index")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--secrets", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--due-sizes", default="10000,100000")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-registry-"))
+    entry = subprocess.run(
+        ["htpasswd", "-Bbn", "alice", "alice-pw"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    (tmp / "htpasswd").write_text(entry + "\n")
+    registry = _start_registry(tmp, {"htpasswd": {"realm": "bench", "path": str(tmp / "htpasswd")}})
+    _recreate_database()
+    try:
+        call_command("migrate", verbosity=0)
+        _fill(args.secrets, registry.host, "alice-pw")
+        bare = bare_loop(registry.host, args.secrets, args.concurrency)
+        rate, before, after = worker_run(registry.host, args.secrets, args.concurrency)
+        print(f"secrets: {args.secrets:,}, concurrency {args.concurrency}")
+        print(f"bare client loop: {bare:,.0f} checks/s")
+        print(f"celery worker:    {rate:,.0f} checks/s ({rate / bare:.2f}x; goal >= 0.8x)")
+        print(
+            f"worker RSS: {before:.1f} MB -> {after:.1f} MB (growth {after - before:+.1f} MB; "
+            "goal < 50 MB)"
+        )
+        due_query([int(s) for s in args.due_sizes.split(",") if s], registry.host)
+        connections.close_all()
+    finally:
+        _stop_registry(registry)
+        _drop_database()
+
+
+if __name__ == "__main__":
+    main()
