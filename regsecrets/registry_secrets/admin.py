@@ -33,8 +33,9 @@ from regsecrets.accounts.context import signed_in_user
 from regsecrets.accounts.models import Organization
 from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
+from regsecrets.registries.client import FORBIDDEN_ADDRESS
 from regsecrets.registry_secrets import health
-from regsecrets.registry_secrets.errors import InvalidInput, undecryptable_message
+from regsecrets.registry_secrets.errors import InvalidInput, undecryptable_operator_message
 from regsecrets.registry_secrets.forms import SecretForm, provider_form_class, upload_was_dropped
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
@@ -64,8 +65,8 @@ sensitive_post = method_decorator(sensitive_post_parameters())
 
 
 def _undecryptable(secret: Secret, error: DecryptionError) -> str:
-    """The site's and the API's words, named for the secret (the admin lists many)."""
-    return f"Secret “{secret.name}”: {undecryptable_message(error.kid)}"
+    """The operators' words (key id, setting), named for the secret (the admin lists many)."""
+    return f"Secret “{secret.name}”: {undecryptable_operator_message(error.kid)}"
 
 
 class _ServiceJudgedForm:
@@ -531,6 +532,11 @@ class SecretAdmin(admin.ModelAdmin):
             health.health_record_checks(secret=outcome.secret, checks=outcome.checks)
             ok = bool(outcome.checks) and all(c.result.success for c in outcome.checks)
             summary = "; ".join(c.summary for c in outcome.checks)
+            if any(c.result.code == FORBIDDEN_ADDRESS for c in outcome.checks):
+                summary += (
+                    " Operators: REGSECRETS_ALLOW_PRIVATE_REGISTRIES=true lets verification "
+                    "reach registries on private networks."
+                )
             self.message_user(
                 request,
                 f"Secret “{name}”: {summary or 'no registry to test'}",

@@ -51,6 +51,7 @@ from regsecrets.registries.client import (
     check_image,
     deadline_result,
 )
+from regsecrets.registries.outcomes import outcome_for
 from regsecrets.registries.reference import MAX_IMAGE_LENGTH
 from regsecrets.registry_secrets import services
 from regsecrets.registry_secrets.client_options import client_options
@@ -99,10 +100,19 @@ class HostCheck:
         return display_host(self.host)
 
     @property
+    def next_step(self) -> str:
+        """What the user can do about a failure ("" on success)."""
+        return "" if self.result.success else outcome_for(self.result.code).next_step
+
+    @property
     def summary(self) -> str:
-        """One line for people: ``host: OK — reason`` or ``host: CODE — reason``."""
-        verdict = "OK" if self.result.success else self.result.code
-        return f"{self.display}: {verdict} — {self.result.reason}"
+        """One line for people: the sentence, then what to do, the code last."""
+        if self.result.success:
+            return f"{self.display}: {self.result.reason}"
+        return (
+            f"{self.display} failed: {self.result.reason} {self.next_step} "
+            f"(code {self.result.code})"
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +120,7 @@ class HostCheck:
             "success": self.result.success,
             "code": self.result.code,
             "reason": self.result.reason,
+            "next_step": self.next_step,
         }
 
 
@@ -154,8 +165,6 @@ def check_config_hosts(
             future.cancel()
             checks.append(HostCheck(host, deadline_result(display_host(host), options)))
     return checks
-
-
 
 
 @dataclass(frozen=True)
