@@ -119,16 +119,25 @@
       var box = document.createElement("div");
       box.className = "alert py-2 mb-2 alert-" + (result.success ? "success" : "warning");
       box.setAttribute("data-test-result", result.success ? "ok" : result.code);
+      // A sentence and what to do next; the code is a secondary detail.
       var host = document.createElement("strong");
       host.className = "mono";
       host.textContent = result.host;
       var verdict = document.createElement("span");
-      verdict.className = "badge ms-2 " + (result.success ? "text-bg-success" : "text-bg-warning");
-      verdict.textContent = result.success ? "OK" : result.code;
+      verdict.className = "ms-2 fw-semibold";
+      verdict.textContent = result.success ? "works" : "failed";
       var reason = document.createElement("div");
-      reason.className = "small";
       reason.textContent = result.reason;
       box.append(host, verdict, reason);
+      if (!result.success) {
+        var next = document.createElement("div");
+        next.setAttribute("data-next-step", "");
+        next.textContent = result.next_step || "";
+        var code = document.createElement("div");
+        code.className = "small text-body-secondary";
+        code.textContent = "Code: " + result.code;
+        box.append(next, code);
+      }
       testResults.appendChild(box);
     });
   }
