@@ -41,13 +41,59 @@ __all__ = [
 
 FILE_SUFFIX = "_file"
 KEEP_HELP = "Leave empty to keep the stored value."
+# What an edit form's credential input shows while a value is stored.
+STORED_PLACEHOLDER = "stored — leave empty to keep"
+EITHER_HELP = "Paste it above or upload the file here: one of the two is needed."
+
+
+def example(text: str) -> str:
+    """A placeholder that reads as an example, never as a value already there."""
+    return f"e.g. {text}" if text else ""
 
 
 class SecretTextarea(forms.Textarea):
-    """A textarea that never renders its value: it holds a config or key file."""
+    """A textarea that never renders its value: it holds a config or key file.
+
+    Its field is marked required (the asterisk), but either it or the upload beside
+    it will do, so the browser's own required check is left out.
+    """
 
     def format_value(self, value: Any) -> None:
         return None
+
+    def use_required_attribute(self, initial: Any) -> bool:
+        return False
+
+
+class EitherFileInput(forms.FileInput):
+    """The upload alternative to a SecretTextarea: marked required, not enforced alone."""
+
+    def use_required_attribute(self, initial: Any) -> bool:
+        return False
+
+
+class PasteOrUploadField(forms.CharField):
+    """The pasted half of a paste-or-upload pair: shown as required, and
+    ``SecretForm.clean`` checks that one of the two came."""
+
+    def validate(self, value: Any) -> None:
+        if value in self.empty_values:
+            return
+        super().validate(value)
+
+
+class UploadOrPasteField(forms.FileField):
+    """The uploaded half of the pair (see PasteOrUploadField)."""
+
+    def validate(self, value: Any) -> None:
+        if value in self.empty_values:
+            return
+        super().validate(value)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if not data and not initial:
+            return None  # the pasted half may be there: SecretForm.clean decides
+        return super().clean(data, initial)
 
 
 class SecretForm(forms.Form):
@@ -73,7 +119,7 @@ class SecretForm(forms.Form):
                 "autocomplete": "off",
                 "spellcheck": "false",
                 "autocapitalize": "none",
-                "placeholder": "my-registry",
+                "placeholder": example("ghcr-acme"),
             }
         ),
     )
@@ -167,8 +213,17 @@ class SecretForm(forms.Form):
 def _text_widget(spec: ProviderField) -> forms.Widget:
     attrs = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
     if spec.placeholder:
-        attrs["placeholder"] = spec.placeholder
+        attrs["placeholder"] = example(spec.placeholder)
     return forms.TextInput(attrs=attrs)
+
+
+def _password_attrs(spec: ProviderField, *, editing: bool) -> dict[str, str]:
+    attrs = {"autocomplete": "new-password", "spellcheck": "false"}
+    # On an edit, say that something is stored; never show it.
+    placeholder = STORED_PLACEHOLDER if editing else example(spec.placeholder)
+    if placeholder:
+        attrs["placeholder"] = placeholder
+    return attrs
 
 
 def _form_fields(provider: Provider, *, editing: bool) -> dict[str, forms.Field]:
@@ -193,7 +248,7 @@ def _form_fields(provider: Provider, *, editing: bool) -> dict[str, forms.Field]
                 strip=False,
                 widget=forms.PasswordInput(
                     render_value=False,
-                    attrs={"autocomplete": "new-password", "spellcheck": "false"},
+                    attrs=_password_attrs(spec, editing=editing),
                 ),
             )
         elif spec.kind == "json":
@@ -204,21 +259,26 @@ def _form_fields(provider: Provider, *, editing: bool) -> dict[str, forms.Field]
                 "class": "font-monospace",
                 "maxlength": str(MAX_DOCKER_CONFIG_BYTES),
             }
-            if spec.placeholder:
-                attrs["placeholder"] = spec.placeholder
-            fields[spec.name] = forms.CharField(
+            if editing:
+                attrs["placeholder"] = STORED_PLACEHOLDER
+            elif spec.placeholder:
+                attrs["placeholder"] = example(spec.placeholder)
+            # Required on a create form (marked on both inputs): pasted text or an
+            # upload, which SecretForm.clean checks; optional on an edit (empty keeps).
+            required = spec.required and not editing
+            fields[spec.name] = PasteOrUploadField(
                 label=spec.label,
                 help_text=f"{help_text} {KEEP_HELP}" if editing else help_text,
-                # Required-ness is checked in SecretForm.clean: text or upload.
-                required=False,
+                required=required,
                 strip=False,
                 widget=SecretTextarea(attrs=attrs),
             )
-            fields[spec.name + FILE_SUFFIX] = forms.FileField(
+            limit = f"At most {MAX_DOCKER_CONFIG_BYTES // 1024} KiB of UTF-8 JSON."
+            fields[spec.name + FILE_SUFFIX] = UploadOrPasteField(
                 label=f"… or upload {spec.label}",
-                help_text=f"At most {MAX_DOCKER_CONFIG_BYTES // 1024} KiB of UTF-8 JSON.",
-                required=False,
-                widget=forms.FileInput(attrs={"accept": ".json,application/json"}),
+                help_text=f"{EITHER_HELP} {limit}" if required else limit,
+                required=required,
+                widget=EitherFileInput(attrs={"accept": ".json,application/json"}),
                 validators=[_max_upload_size],
             )
         else:  # pragma: no cover - the catalogue only has these three kinds

@@ -24,10 +24,15 @@
     return names ? names.split(",") : [];
   }
 
+  // A known host reads as a value; the prompt shown until then must not.
   function showPreview(host) {
     var output = document.getElementById("host-preview");
     if (output) {
       output.textContent = host || output.getAttribute("data-empty") || "";
+      output.classList.toggle(
+        "host-preview-empty",
+        !host && !output.hasAttribute("data-empty-is-host")
+      );
     }
   }
 

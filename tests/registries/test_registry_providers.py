@@ -217,7 +217,7 @@ VALID = [
         "gcp",
         {"url": "europe-west1-docker.pkg.dev", "keyfile_content": KEY_JSON},
         "europe-west1-docker.pkg.dev",
-        "_json_key",
+        "puller@proj.iam.gserviceaccount.com",  # listed by its service account
         "_json_key",
         KEY_JSON,
         {"url": "europe-west1-docker.pkg.dev", "keyfile_content": KEY_B64},
@@ -227,7 +227,7 @@ VALID = [
         "gcp",
         {"url": "gcr.io", "keyfile_content": KEY_B64},
         "gcr.io",
-        "_json_key",
+        "puller@proj.iam.gserviceaccount.com",  # listed by its service account
         "_json_key",
         KEY_JSON,
         {"url": "gcr.io", "keyfile_content": KEY_B64},
@@ -237,7 +237,7 @@ VALID = [
         "gcp",
         {"url": "https://us-docker.pkg.dev/proj/repo", "keyfile_content": KEY_JSON.encode()},
         "us-docker.pkg.dev",
-        "_json_key",
+        "puller@proj.iam.gserviceaccount.com",  # listed by its service account
         "_json_key",
         KEY_JSON,
         {"url": "us-docker.pkg.dev", "keyfile_content": KEY_B64},
@@ -247,7 +247,7 @@ VALID = [
         "gcp",
         {"url": "eu.gcr.io", "keyfile_content": io.BytesIO(b"\xef\xbb\xbf" + KEY_JSON.encode())},
         "eu.gcr.io",
-        "_json_key",
+        "puller@proj.iam.gserviceaccount.com",  # listed by its service account
         "_json_key",
         KEY_JSON,
         {"url": "eu.gcr.io", "keyfile_content": KEY_B64},

@@ -50,7 +50,7 @@ VALID = {
     "gcp": (
         {"url": "europe-west1-docker.pkg.dev", "keyfile_content": GCP_KEY},
         ["europe-west1-docker.pkg.dev"],
-        "_json_key",
+        "puller@demo-project.iam.gserviceaccount.com",  # the service account, not _json_key
     ),
     "private": (
         {"url": "registry.example.com:5000", "username": "deploy", "password": CANARY},

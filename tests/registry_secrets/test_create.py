@@ -222,7 +222,7 @@ def test_gcp_key_file_upload(alice_client, org):
     assert response.status_code == 302
     secret = Secret.objects.get(name="gcp-key")
     assert secret.hosts == ["gcr.io"]
-    assert secret.username == "_json_key"
+    assert secret.username == "puller@demo-project.iam.gserviceaccount.com"  # its service account
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,97 @@
+"""The secret forms read plainly: examples, required markers, stored values, console links."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from regsecrets.registries import PROVIDERS
+from regsecrets.registry_secrets.services import secret_create
+from tests.conftest import CANARY
+from tests.registry_secrets.samples import GCP_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+def label_of(html: str, input_id: str) -> str:
+    match = re.search(rf'<label[^>]*for="{input_id}"[^>]*>(.*?)</label>', html, re.S)
+    assert match, input_id
+    return match.group(1)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.slug)
+def test_every_required_input_is_marked_and_placeholders_are_examples(alice_client, provider):
+    html = alice_client.get(f"/secrets/new/{provider.slug}/").content.decode()
+    assert "asteriskField" in label_of(html, "id_name")
+    for spec in provider.fields:
+        marked = "asteriskField" in label_of(html, f"id_{spec.name}")
+        assert marked == spec.required, spec.name
+        if spec.kind == "json":  # the upload is the other half of the same input
+            assert "asteriskField" in label_of(html, f"id_{spec.name}_file")
+    for placeholder in re.findall(r'placeholder="([^"]*)"', html):
+        if placeholder != "Search by name":
+            assert placeholder.startswith("e.g. "), placeholder
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.slug)
+def test_help_links_to_the_providers_console(alice_client, provider):
+    html = alice_client.get(f"/secrets/new/{provider.slug}/").content.decode()
+    if provider.slug == "private":
+        assert "provider-console-link" not in html  # the user's own registry has no console
+        return
+    assert provider.console_url.startswith("https://")
+    assert f'href="{provider.console_url.replace("&", "&amp;")}"' in html
+    assert 'rel="noopener noreferrer"' in html
+
+
+def test_gcp_help_explains_the_json_key_username(alice_client):
+    html = alice_client.get("/secrets/new/gcp/").content.decode()
+    assert "_json_key" in html
+    assert "service account" in html
+
+
+def test_edit_form_says_a_credential_is_stored_without_showing_it(alice_client, org, alice):
+    secret = secret_create(
+        organization=org,
+        name="gh",
+        provider="github_registry",
+        data={"username": "octocat", "password": f"ghp_{CANARY}"},
+        actor=alice,
+    )
+    html = alice_client.get(f"/secrets/{secret.pk}/edit/").content.decode()
+    password = re.search(r'<input[^>]*name="password"[^>]*>', html).group(0)
+    assert 'placeholder="stored — leave empty to keep"' in password
+    assert "value=" not in password
+    assert "asteriskField" not in label_of(html, "id_password")
+    assert CANARY not in html
+
+
+def test_paste_or_upload_needs_one_of_the_two(alice_client):
+    response = alice_client.post("/secrets/new/docker-config/", {"name": "cfg"})
+    assert response.status_code == 200
+    assert "Paste the file or choose it below." in response.content.decode()
+
+
+def test_secrets_are_recognised_by_who_signs_in(alice_client, org, alice):
+    secret_create(
+        organization=org,
+        name="gcp",
+        provider="gcp_container_registry",
+        data={"url": "gcr.io", "keyfile_content": GCP_KEY},
+        actor=alice,
+    )
+    do = secret_create(
+        organization=org,
+        name="do",
+        provider="digital_ocean_registry",
+        data={"password": f"dop_v1_{CANARY}"},
+        actor=alice,
+    )
+    html = alice_client.get("/secrets/").content.decode()
+    assert "puller@demo-project.iam.gserviceaccount.com" in html
+    assert "API token (no username)" in html
+    assert "_json_key" not in html
+    detail = alice_client.get(f"/secrets/{do.pk}/").content.decode()
+    assert re.search(r'id="secret-identity">API token \(no username\)<', detail)
+    assert CANARY not in html + detail
