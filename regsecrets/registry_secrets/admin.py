@@ -144,6 +144,18 @@ def admin_form_class(provider: Provider, *, editing: bool) -> type[SecretForm]:
     return type(f"Admin{base.__name__}", bases, {"Meta": meta, "__module__": __name__})
 
 
+def provider_help_html(provider: Provider) -> str:
+    """The site's provider help and console link, for the admin's add form."""
+    if not provider.console_url:
+        return format_html("{}", provider.help)
+    return format_html(
+        '{} <a href="{}" target="_blank" rel="noopener noreferrer">{} ↗</a>',
+        provider.help,
+        provider.console_url,
+        provider.console_label,
+    )
+
+
 def _provider_inputs(provider: Provider, *, editing: bool) -> list[str]:
     return [
         name
@@ -186,7 +198,7 @@ class SecretAdmin(admin.ModelAdmin):
         "registry_hosts",
         "username",
         "services_count",
-        "health_status",
+        "health",
         "checked_at",
         "expires_at",
         "key_id",
@@ -244,6 +256,16 @@ class SecretAdmin(admin.ModelAdmin):
     def registry_username(self, obj: Secret) -> str:
         # Not "username": that is also a provider input on the same change page.
         return obj.username
+
+    @admin.display(description="health", ordering="health_status")
+    def health(self, obj: Secret) -> Any:
+        """The status in words, with the last check's reason on hover."""
+        return format_html(
+            '<span class="health-{}" title="{}">{}</span>',
+            obj.health_status.lower(),
+            obj.health_reason or "",
+            obj.get_health_status_display(),
+        )
 
     @admin.display(description="services", ordering="services_count")
     def services_count(self, obj: Secret) -> Any:
@@ -368,7 +390,10 @@ class SecretAdmin(admin.ModelAdmin):
             query = urlencode([(k, v) for k, v in request.GET.items() if k != "provider"])
             choose_url = f"{reverse('admin:registry_secrets_secret_add')}?{query}"
             description = format_html(
-                '{} — <a href="{}">choose another provider</a>', provider.label, choose_url
+                '{} — <a href="{}">choose another provider</a>.<br>{}',
+                provider.label,
+                choose_url,
+                provider_help_html(provider),
             )
             inputs = _provider_inputs(provider, editing=False)
             return [
