@@ -10,6 +10,7 @@ from django.urls import reverse
 from regsecrets.audit.models import AuditEvent
 from regsecrets.deploy.models import App, Service
 from regsecrets.deploy.services import app_create, service_create
+from tests.conftest import page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,7 @@ def test_create_app_form_page_renders(alice_client):
 def test_create_app_with_bad_name_is_a_field_error(alice_client, name, message):
     response = alice_client.post(reverse("deploy:app_create"), {"name": name})
     assert response.status_code == 200
-    assert message in response.content.decode()
+    assert message in page_text(response)
     assert not App.objects.exists()
 
 
@@ -63,14 +64,14 @@ def test_create_app_with_taken_name_is_a_field_error(alice_client, org, other_or
     app_create(organization=org, name="shop")
     response = alice_client.post(reverse("deploy:app_create"), {"name": "shop"})
     assert response.status_code == 200
-    assert "already exists" in response.content.decode()
+    assert "already exists" in page_text(response)
     # The same name in another organization is fine.
     app_create(organization=other_org, name="shop")
 
 
 def test_app_detail_lists_services_and_the_pull_key(alice_client, app, service):
     response = alice_client.get(reverse("deploy:app_detail", args=[app.pk]))
-    body = response.content.decode()
+    body = page_text(response)
     assert response.status_code == 200
     assert "web" in body
     assert "ghcr.io/acme/web:1.0" in body
@@ -100,7 +101,7 @@ def test_delete_app_needs_the_typed_name(alice_client, app):
     assert alice_client.get(url).status_code == 200
     response = alice_client.post(url, {"confirm_name": "wrong"})
     assert response.status_code == 200
-    assert "does not match" in response.content.decode()
+    assert "does not match" in page_text(response)
     assert App.objects.filter(pk=app.pk).exists()
 
 

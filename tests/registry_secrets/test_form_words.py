@@ -8,7 +8,7 @@ import pytest
 
 from regsecrets.registries import PROVIDERS
 from regsecrets.registry_secrets.services import secret_create
-from tests.conftest import CANARY
+from tests.conftest import CANARY, page_text
 from tests.registry_secrets.samples import GCP_KEY
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def label_of(html: str, input_id: str) -> str:
 
 @pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.slug)
 def test_every_required_input_is_marked_and_placeholders_are_examples(alice_client, provider):
-    html = alice_client.get(f"/secrets/new/{provider.slug}/").content.decode()
+    html = page_text(alice_client.get(f"/secrets/new/{provider.slug}/"))
     assert "asteriskField" in label_of(html, "id_name")
     for spec in provider.fields:
         marked = "asteriskField" in label_of(html, f"id_{spec.name}")
@@ -36,7 +36,7 @@ def test_every_required_input_is_marked_and_placeholders_are_examples(alice_clie
 
 @pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.slug)
 def test_help_links_to_the_providers_console(alice_client, provider):
-    html = alice_client.get(f"/secrets/new/{provider.slug}/").content.decode()
+    html = page_text(alice_client.get(f"/secrets/new/{provider.slug}/"))
     if provider.slug == "private":
         assert "provider-console-link" not in html  # the user's own registry has no console
         return
@@ -46,7 +46,7 @@ def test_help_links_to_the_providers_console(alice_client, provider):
 
 
 def test_gcp_help_explains_the_json_key_username(alice_client):
-    html = alice_client.get("/secrets/new/gcp/").content.decode()
+    html = page_text(alice_client.get("/secrets/new/gcp/"))
     assert "_json_key" in html
     assert "service account" in html
 
@@ -59,7 +59,7 @@ def test_edit_form_says_a_credential_is_stored_without_showing_it(alice_client, 
         data={"username": "octocat", "password": f"ghp_{CANARY}"},
         actor=alice,
     )
-    html = alice_client.get(f"/secrets/{secret.pk}/edit/").content.decode()
+    html = page_text(alice_client.get(f"/secrets/{secret.pk}/edit/"))
     password = re.search(r'<input[^>]*name="password"[^>]*>', html).group(0)
     assert 'placeholder="stored — leave empty to keep"' in password
     assert "value=" not in password
@@ -70,7 +70,7 @@ def test_edit_form_says_a_credential_is_stored_without_showing_it(alice_client, 
 def test_paste_or_upload_needs_one_of_the_two(alice_client):
     response = alice_client.post("/secrets/new/docker-config/", {"name": "cfg"})
     assert response.status_code == 200
-    assert "Paste the file or choose it below." in response.content.decode()
+    assert "Paste the file or choose it below." in page_text(response)
 
 
 def test_secrets_are_recognised_by_who_signs_in(alice_client, org, alice):
@@ -88,10 +88,10 @@ def test_secrets_are_recognised_by_who_signs_in(alice_client, org, alice):
         data={"password": f"dop_v1_{CANARY}"},
         actor=alice,
     )
-    html = alice_client.get("/secrets/").content.decode()
+    html = page_text(alice_client.get("/secrets/"))
     assert "puller@demo-project.iam.gserviceaccount.com" in html
     assert "API token (no username)" in html
     assert "_json_key" not in html
-    detail = alice_client.get(f"/secrets/{do.pk}/").content.decode()
+    detail = page_text(alice_client.get(f"/secrets/{do.pk}/"))
     assert re.search(r'id="secret-identity">API token \(no username\)<', detail)
     assert CANARY not in html + detail
