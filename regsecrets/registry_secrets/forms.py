@@ -28,7 +28,7 @@ from django.urls import reverse
 from regsecrets.accounts.models import Organization
 from regsecrets.core.names import NAME_HELP, validate_name
 from regsecrets.registries import MAX_DOCKER_CONFIG_BYTES, PROVIDERS, Provider, ProviderField
-from regsecrets.registry_secrets.services import secret_create
+from regsecrets.registry_secrets.services import secret_create, secret_create_prepare
 
 __all__ = [
     "FILE_SUFFIX",
@@ -44,6 +44,10 @@ KEEP_HELP = "Leave empty to keep the stored value."
 # What an edit form's credential input shows while a value is stored.
 STORED_PLACEHOLDER = "stored — leave empty to keep"
 EITHER_HELP = "Paste it above or upload the file here: one of the two is needed."
+RETYPE_NOTICE = (
+    "Type this again: what you typed was not kept, because credentials are never "
+    "sent back to the page."
+)
 
 
 def example(text: str) -> str:
@@ -191,6 +195,34 @@ class SecretForm(forms.Form):
             else:
                 label = field.replace("_", " ").capitalize()
                 self.add_error(None, [f"{label}: {m}" for m in messages])
+
+    def add_judgement_errors(self, error: ValidationError) -> None:
+        """The services' verdict on a form that already has errors of its own: their
+        errors land only on inputs the form has not already flagged, so a submission
+        reports every field once (an invalid name no longer hides the token's error)."""
+        if not hasattr(error, "error_dict"):
+            return
+        for field, messages in error.message_dict.items():
+            if field in (NON_FIELD_ERRORS, None) or field not in self.fields:
+                continue
+            target = field + FILE_SUFFIX if self.used_upload(field) else field
+            if field in self.errors or target in self.errors:
+                continue
+            self.add_error(target, messages)
+
+    def ask_to_retype_credentials(self) -> None:
+        """After a failed submission: say beside each credential typed that it must
+        be typed again (credentials are never sent back into the page)."""
+        for spec in self.provider.fields:
+            if not spec.secret:
+                continue
+            names = [spec.name, spec.name + FILE_SUFFIX] if spec.kind == "json" else [spec.name]
+            if not any(self.data.get(n) or self.files.get(n) for n in names):
+                continue
+            field = self.fields[spec.name]
+            field.help_text = f"{RETYPE_NOTICE} {field.help_text}"
+            # The bound field keeps its own copy once the form has been cleaned.
+            self[spec.name].help_text = field.help_text
 
     def visible_provider_fields(self) -> list[forms.BoundField]:
         """The provider's inputs (everything but the name), for the templates."""
@@ -358,11 +390,26 @@ def create_secret_from_form(
     request: HttpRequest | None,
     name: str | None = None,
 ) -> Any:
-    """Save a valid create form through ``secret_create``; None with errors on the form.
+    """Save a create form through ``secret_create``; None with errors on the form.
 
     The one bridge from a provider form to the service layer, shared by the secret
-    pages, the service form's inline panel and the admin.
+    pages and the service form's inline panel. One round of errors: when the form
+    itself refuses something, the services still judge the rest (nothing is saved),
+    so every field's error comes back at once; and each credential typed is marked
+    to be typed again.
     """
+    if not form.is_valid():
+        try:
+            secret_create_prepare(
+                organization=organization,
+                name=form.cleaned_data.get("name", "") if name is None else name,
+                provider=form.provider.key,
+                data=form.provider_data(),
+            )
+        except ValidationError as exc:
+            form.add_judgement_errors(exc)
+        form.ask_to_retype_credentials()
+        return None
     try:
         return secret_create(
             organization=organization,
@@ -375,4 +422,5 @@ def create_secret_from_form(
         )
     except ValidationError as exc:
         form.add_service_errors(exc)
+        form.ask_to_retype_credentials()
         return None

@@ -189,15 +189,15 @@ def secret_create(request: OrgRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         form = form_class(request.POST, request.FILES)
         form.upload_dropped = upload_was_dropped(request)
-        if form.is_valid():
-            secret = create_secret_from_form(
-                form, organization=request.organization, actor=request.user, request=request
-            )
-            if secret is not None:
-                messages.success(request, f"Secret “{secret.name}” saved.")
-                if next_url:
-                    return redirect(_with_query(next_url, secret=str(secret.pk)))
-                return redirect("registry_secrets:detail", pk=secret.pk)
+        # Valid or not, the services judge it: every field's error in one round.
+        secret = create_secret_from_form(
+            form, organization=request.organization, actor=request.user, request=request
+        )
+        if secret is not None:
+            messages.success(request, f"Secret “{secret.name}” saved.")
+            if next_url:
+                return redirect(_with_query(next_url, secret=str(secret.pk)))
+            return redirect("registry_secrets:detail", pk=secret.pk)
     else:
         form = form_class()
     context = _fields_context(
@@ -300,6 +300,7 @@ def secret_edit(request: OrgRequest, pk: UUID) -> HttpResponse:
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
+                form.ask_to_retype_credentials()
             except DecryptionError as exc:
                 return _undecryptable(request, secret, exc)
             else:
@@ -309,6 +310,8 @@ def secret_edit(request: OrgRequest, pk: UUID) -> HttpResponse:
                     "new credentials from its next deployment.",
                 )
                 return redirect("registry_secrets:detail", pk=secret.pk)
+        else:
+            form.ask_to_retype_credentials()
     else:
         form = form_class(initial=initial)
     context = _fields_context(

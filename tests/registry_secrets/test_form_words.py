@@ -95,3 +95,53 @@ def test_secrets_are_recognised_by_who_signs_in(alice_client, org, alice):
     detail = page_text(alice_client.get(f"/secrets/{do.pk}/"))
     assert re.search(r'id="secret-identity">API token \(no username\)<', detail)
     assert CANARY not in html + detail
+
+
+def error_fields(response) -> set[str]:
+    return {name for name, errors in response.context["form"].errors.items() if errors}
+
+
+def test_one_submission_reports_every_field_at_once(alice_client, org, alice):
+    secret_create(
+        organization=org,
+        name="taken",
+        provider="github_registry",
+        data={"username": "octocat", "password": "ghp_x"},
+        actor=alice,
+    )
+    # An invalid name used to hide the provider's verdict on the rest.
+    response = alice_client.post(
+        "/secrets/new/github/",
+        {"name": "Bad Name!", "username": "me@example.com", "password": f"github_pat_{CANARY}"},
+    )
+    assert error_fields(response) == {"name", "username", "password"}
+    # A name taken, and a required input missing: both, in the same round.
+    response = alice_client.post(
+        "/secrets/new/private/",
+        {"name": "taken", "url": "", "username": "deploy", "password": CANARY},
+    )
+    assert error_fields(response) == {"name", "url"}
+    assert "already exists" in " ".join(response.context["form"].errors["name"])
+
+
+def test_a_failed_submission_keeps_every_value_but_the_credentials_and_says_so(alice_client):
+    response = alice_client.post(
+        "/secrets/new/private/",
+        {
+            "name": "Bad Name!",
+            "url": "registry.example.com",
+            "username": "deploy",
+            "password": CANARY,
+        },
+    )
+    html = page_text(response)
+    assert 'value="registry.example.com"' in html
+    assert 'value="deploy"' in html
+    assert 'value="Bad Name!"' in html
+    assert CANARY not in html
+    password = re.search(r'<input[^>]*name="password"[^>]*>', html).group(0)
+    assert "value=" not in password
+    assert "Type this again" in html  # next to the field, in its help
+    # Nothing typed into a credential: nothing to ask for.
+    response = alice_client.post("/secrets/new/private/", {"name": "Bad Name!"})
+    assert "Type this again" not in page_text(response)
