@@ -294,11 +294,14 @@ def cached_token(
     ``on_mint`` / ``on_failure`` run only in the worker that minted (for the audit).
     ``now`` is the clock (tests freeze it); the cache's own expiry follows it too.
     """
-    options = options or MintOptions.from_settings()
     cache = cache or caches["default"]
     now = now or timezone.now()
     key = f"{_PREFIX}:{secret_id}:{fingerprint}"
     aad = _aad(secret_id, fingerprint)
+    found = _read(cache, key, aad, now)
+    if found is not None:  # the common case, kept free of settings parsing
+        return _answer(found)
+    options = options or MintOptions.from_settings()
     lock = f"{key}:lock"
     deadline = time.monotonic() + options.lock_seconds + 5
     while True:
@@ -385,11 +388,10 @@ def secret_token(
     minter = _MINTERS.get(secret.provider)
     if minter is None:
         raise ValueError(f"{secret.provider} secrets hold their login; they mint no token")
-    options = options or MintOptions.from_settings()
 
     def mint() -> MintedToken:
         fields = secret_fields(secret)
-        return minter(fields, options)
+        return minter(fields, options or MintOptions.from_settings())
 
     def audit(details: dict[str, Any]) -> None:
         audit_record(
