@@ -2,8 +2,10 @@
 
 A secret whose provider mints tokens (Amazon ECR, Google Cloud) keeps its
 long-lived credential sealed in its document like every other; the consumers that
-log in with it (checks, health, exports) ask ``secret_token(secret=...)`` for a
-short-lived login instead of reading the document's password.
+log in with it (checks, health, exports) never read the document's login: they ask
+``secret_login_config(secret=...)``, the one place a stored secret becomes the
+Docker config to log in with (the stored one, or ``secret_token``'s short-lived
+login for these providers). ``input_login_config`` does the same for typed input.
 
 The cache
     Django's cache (Redis when REDIS_URL is set, so every worker shares it). The
