@@ -368,8 +368,10 @@ def health_record(
     today = timezone.localdate(now)
     alert: HealthAlert | None = None
     with transaction.atomic():
+        # Only the secret's row: a join under FOR UPDATE would lock the organization's
+        # row as well, so every check of one organization would wait for the others.
         locked = (
-            Secret.objects.select_for_update()
+            Secret.objects.select_for_update(of=("self",))
             .select_related("organization")
             .defer("document")
             .get(pk=secret.pk)
