@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_user_email_unique_ci'),
+        ('accounts', '0003_user_username_unique_ci'),
     ]
 
     operations = [
