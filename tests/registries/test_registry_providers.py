@@ -939,3 +939,26 @@ def test_required_field_gets_one_message_only() -> None:
         "username": ["This field is required."],
         "password": ["This field is required."],
     }
+
+
+@pytest.mark.parametrize(
+    ("image", "slug"),
+    [
+        ("nginx:1.27", "docker-hub"),
+        ("docker.io/acme/api:1", "docker-hub"),
+        ("ghcr.io/acme/web:1", "github"),
+        ("registry.gitlab.com/acme/app/web:2", "gitlab"),
+        ("registry.digitalocean.com/acme/web", "digital-ocean"),
+        ("myreg01.azurecr.io/web:1", "azure"),
+        ("gcr.io/proj/web", "gcp"),
+        ("eu.gcr.io/proj/web", "gcp"),
+        ("europe-west1-docker.pkg.dev/proj/repo/web:1", "gcp"),
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1", "aws-ecr"),
+        ("registry.example.com:5000/team/web", "private"),
+        ("gitlab.example.com:5050/team/web", "private"),
+    ],
+)
+def test_an_images_registry_names_the_provider_to_offer_first(image, slug) -> None:
+    from regsecrets.registries import parse_image_reference, provider_for_host
+
+    assert provider_for_host(parse_image_reference(image).domain).slug == slug

@@ -41,6 +41,7 @@ class AwsEcr(Provider):
         "tokens minted from it."
     )
     console_url = "https://console.aws.amazon.com/iam/home#/users"
+    host_patterns = ("*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr.*.amazonaws.com.cn")
     console_label = "IAM users in the AWS console"
     fields = (
         text_field(

@@ -40,6 +40,7 @@ class Azure(Provider):
         "Settings > Access keys in the Azure portal."
     )
     console_url = "https://portal.azure.com/#browse/Microsoft.ContainerRegistry%2Fregistries"
+    host_patterns = ("*.azurecr.io",)
     console_label = "Container registries in the Azure portal"
     fields = (
         text_field(

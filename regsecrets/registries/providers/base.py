@@ -106,6 +106,9 @@ class Provider:
     console_label: ClassVar[str] = ""  # the link's words, e.g. "GitHub token settings"
     # What identifies a secret whose stored username is empty (lists, detail page).
     identity_hint: ClassVar[str] = ""
+    # The registry hosts this provider is the one for, as shell-style patterns
+    # ("*.azurecr.io"): an image on such a host preselects this provider in forms.
+    host_patterns: ClassVar[tuple[str, ...]] = ()
     fields: ClassVar[tuple[ProviderField, ...]]
     # Inputs the API may send that the form does not ask for (e.g. DigitalOcean's
     # username, which is the token anyway).

@@ -29,6 +29,7 @@ class DigitalOcean(Provider):
         "username to type."
     )
     console_url = "https://cloud.digitalocean.com/account/api/tokens"
+    host_patterns = (DIGITALOCEAN_HOST,)
     console_label = "DigitalOcean API tokens"
     identity_hint = "API token (no username)"
     fields = (

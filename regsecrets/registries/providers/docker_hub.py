@@ -29,6 +29,7 @@ class DockerHub(Provider):
         "username."
     )
     console_url = "https://app.docker.com/settings/personal-access-tokens"
+    host_patterns = ("docker.io", "index.docker.io", "registry-1.docker.io")
     console_label = "Docker Hub access tokens"
     fields = (
         text_field(

@@ -109,6 +109,7 @@ class GoogleCloud(Provider):
         "under the service account's email."
     )
     console_url = "https://console.cloud.google.com/iam-admin/serviceaccounts"
+    host_patterns = ("gcr.io", "*.gcr.io", "*-docker.pkg.dev")
     console_label = "Service accounts in the Google Cloud console"
     identity_hint = "service-account key"
     fields = (

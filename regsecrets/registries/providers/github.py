@@ -33,6 +33,7 @@ class GitHub(Provider):
         "Fine-grained tokens do not work with GitHub Packages."
     )
     console_url = "https://github.com/settings/tokens/new?scopes=read:packages"
+    host_patterns = (GHCR_HOST,)
     console_label = "New GitHub token with read:packages"
     fields = (
         text_field(

@@ -35,6 +35,7 @@ class GitLab(Provider):
         "read_registry."
     )
     console_url = "https://gitlab.com/-/user_settings/personal_access_tokens"
+    host_patterns = (GITLAB_HOST,)
     console_label = "GitLab access tokens"
     fields = (
         text_field(
