@@ -87,6 +87,37 @@ def pull_key_for(secret: Secret | None, image: str) -> str | None:
     return matches[0] if matches else None
 
 
+# Candidates read for the secret pages' "switch to another secret": one query, bounded.
+SWITCH_SCAN_LIMIT = 200
+
+
+def switch_choices(
+    *, organization: Organization, services: list[Service], exclude: Secret
+) -> dict[Any, list[SecretMatch]]:
+    """For each service (by id), the organization's other secrets that serve its
+    image: what the secret pages offer to switch it to. One query for all the
+    services (at most SWITCH_SCAN_LIMIT candidates by name), matched in Python.
+    """
+    references = {s.pk: _reference(s.image) for s in services}
+    if not any(references.values()):
+        return {s.pk: [] for s in services}
+    candidates = list(
+        secret_choices(organization=organization)
+        .only("id", "name", "provider", "hosts")
+        .exclude(pk=exclude.pk)[:SWITCH_SCAN_LIMIT]
+    )
+    choices: dict[Any, list[SecretMatch]] = {}
+    for service in services:
+        reference = references[service.pk]
+        matches = []
+        for secret in candidates if reference is not None else []:
+            keys = hosts_for_image(secret.hosts or [], reference)
+            if keys:
+                matches.append(SecretMatch(secret=secret, key=keys[0]))
+        choices[service.pk] = matches
+    return choices
+
+
 def secrets_matching_image(*, organization: Organization, image: str) -> list[SecretMatch]:
     """The organization's secrets that could authenticate ``image``, for suggestions.
 

@@ -315,6 +315,31 @@ def service_update(
     return service
 
 
+@transaction.atomic
+def service_switch_secret(
+    *,
+    service: Service,
+    registry_secret: Secret | None,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+) -> Service:
+    """Point a service at another secret (None: a public image), keeping its name and
+    image as stored now: the one-click switch of the secret pages. Same rules and
+    audit as service_update; the row is read under its lock, so a concurrent rename
+    is kept rather than undone.
+    """
+    registry_secret = _lock_app_and_secret(service.app, registry_secret)
+    current = Service.objects.select_for_update(of=("self",)).get(pk=service.pk)
+    return service_update(
+        service=current,
+        name=current.name,
+        image=current.image,
+        registry_secret=registry_secret,
+        actor=actor,
+        request=request,
+    )
+
+
 class PullSecretUnavailable(ValueError):
     """The service has no secret, none of the secret's registries serves its image,
     or no login can be made for it now (a failed mint, or a long-lived login asked of

@@ -19,11 +19,12 @@ from django.db.models import ProtectedError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from regsecrets.accounts.context import OrgRequest
-from regsecrets.accounts.scoping import organization_required, require_manager
+from regsecrets.accounts.scoping import get_scoped_or_404, organization_required, require_manager
 from regsecrets.core.forms import ConfirmDeleteForm
 from regsecrets.deploy import selectors, services
 from regsecrets.deploy.forms import NEW_SECRET, AppForm, ServiceForm, secret_label
@@ -43,6 +44,7 @@ from regsecrets.registry_secrets.forms import (
     provider_cards,
     provider_form_class,
 )
+from regsecrets.registry_secrets.models import Secret
 
 # The inline secret form lives on the same page as the service form: its own ids
 # keep the two forms' "name" inputs apart.
@@ -274,6 +276,47 @@ def service_delete(request: OrgRequest, service_id: UUID) -> HttpResponse:
     return render(
         request, "deploy/service_confirm_delete.html", {"service": service, "app": service.app}
     )
+
+
+@require_POST
+@organization_required
+def service_switch_secret(request: OrgRequest, service_id: UUID) -> HttpResponse:
+    """The secret pages' one-click switch: point the service at another of the
+    organization's secrets, keeping its name and image, then go back where the
+    click came from (the secret's page, or its refused deletion)."""
+    service = selectors.service_get(organization=request.organization, service_id=service_id)
+    secret = get_scoped_or_404(
+        Secret.objects.defer("document"), request.organization, pk=_uuid_or_404(request)
+    )
+    back = _safe_back(request) or reverse("deploy:service_detail", args=[service.pk])
+    try:
+        services.service_switch_secret(
+            service=service, registry_secret=secret, actor=request.user, request=request
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except ObjectDoesNotExist:
+        raise Http404("No such service.")
+    else:
+        messages.success(request, f"{service} now pulls with “{secret.name}”.")
+    return redirect(back)
+
+
+def _uuid_or_404(request: OrgRequest) -> UUID:
+    try:
+        return UUID(request.POST.get("registry_secret", ""))
+    except ValueError:
+        raise Http404("No such secret.")
+
+
+def _safe_back(request: OrgRequest) -> str:
+    """The same-site path to return to (``next``), or ""."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
 
 
 # --- JSON and fragments for static/js/service-form.js -------------------------

@@ -33,6 +33,7 @@ from regsecrets.accounts.scoping import (
 )
 from regsecrets.core.forms import ConfirmDeleteForm
 from regsecrets.crypto import DecryptionError
+from regsecrets.deploy import selectors as deploy_selectors
 from regsecrets.registries import (
     PROVIDERS,
     Provider,
@@ -99,6 +100,15 @@ def _services_using(secret: Secret, request: OrgRequest) -> list[Any]:
             "app__name", "name"
         )
     )
+
+
+def _switch_rows(secret: Secret, services_using: list[Any], request: OrgRequest) -> list[Any]:
+    """Each service using ``secret`` with the other secrets it could switch to (no
+    dead end: the page offers the way out). Two queries whatever the count."""
+    choices = deploy_selectors.switch_choices(
+        organization=request.organization, services=services_using, exclude=secret
+    )
+    return [{"service": s, "choices": choices.get(s.pk, [])} for s in services_using]
 
 
 @require_GET
@@ -230,6 +240,7 @@ def preview_host(request: OrgRequest, slug: str) -> JsonResponse:
 
 
 def _render_detail(request: OrgRequest, secret: Secret, *, status: int = 200) -> HttpResponse:
+    services_using = _services_using(secret, request)
     return render(
         request,
         "registry_secrets/secret_detail.html",
@@ -237,7 +248,8 @@ def _render_detail(request: OrgRequest, secret: Secret, *, status: int = 200) ->
             "secret": secret,
             "provider": _provider_info(secret.provider),
             "hosts": _display_hosts(secret),
-            "services_using": _services_using(secret, request),
+            "services_using": services_using,
+            "switch_rows": _switch_rows(secret, services_using, request),
             "can_manage": request.membership.can_manage,
             "host_health": list(secret.host_health.all()),
         },
@@ -355,7 +367,12 @@ def secret_delete(request: OrgRequest, pk: UUID) -> HttpResponse:
     return render(
         request,
         "registry_secrets/secret_delete.html",
-        {"secret": secret, "form": form, "services_using": services_using},
+        {
+            "secret": secret,
+            "form": form,
+            "services_using": services_using,
+            "switch_rows": _switch_rows(secret, services_using, request) if services_using else [],
+        },
         status=status,
     )
 

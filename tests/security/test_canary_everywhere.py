@@ -473,6 +473,7 @@ NO_CREDENTIALS = {
     "deploy:service_detail",
     "deploy:service_edit",
     "deploy:service_delete",
+    "deploy:service_switch_secret",
     "deploy:secret_suggestion",
     "deploy:verify_image",
     "deploy:inline_secret_fields",
