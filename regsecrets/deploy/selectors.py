@@ -110,10 +110,11 @@ def switch_choices(
     for service in services:
         reference = references[service.pk]
         matches = []
-        for secret in candidates if reference is not None else []:
-            keys = hosts_for_image(secret.hosts or [], reference)
-            if keys:
-                matches.append(SecretMatch(secret=secret, key=keys[0]))
+        if reference is not None:
+            for secret in candidates:
+                keys = hosts_for_image(secret.hosts or [], reference)
+                if keys:
+                    matches.append(SecretMatch(secret=secret, key=keys[0]))
         choices[service.pk] = matches
     return choices
 
