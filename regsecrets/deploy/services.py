@@ -116,6 +116,61 @@ def app_create(
     return app
 
 
+def _app_name_errors(organization: Organization, name: Any) -> list[str]:
+    errors = _name_errors(name)
+    if not errors and App.objects.filter(organization=organization, name=name).exists():
+        errors = [f"An app named “{name}” already exists."]
+    return errors
+
+
+@transaction.atomic
+def app_create_with_service(
+    *,
+    organization: Organization,
+    app_name: Any,
+    name: Any,
+    image: Any,
+    registry_secret: Secret | None,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+) -> Service:
+    """Create an app and its first service at once (the console's "New app" page).
+
+    Every rule of app_create and service_create is judged before anything is
+    written, and all the errors come back together, keyed "app_name", "name",
+    "image", "registry_secret"; then both are created in one transaction (both
+    audited), so a failure leaves no app without its service.
+    """
+    errors: dict[str, list[str]] = {}
+    app_errors = _app_name_errors(organization, app_name)
+    if app_errors:
+        errors["app_name"] = app_errors
+    try:
+        # An unsaved app of the organization: the service's rules need no row.
+        service_validate(
+            app=App(organization=organization, name=str(app_name or "")),
+            name=name,
+            image=image,
+            registry_secret=registry_secret,
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        app = app_create(organization=organization, name=app_name, actor=actor, request=request)
+    except ValidationError as exc:  # taken meanwhile: the same field
+        raise ValidationError({"app_name": exc.message_dict.get("name", exc.messages)})
+    return service_create(
+        app=app,
+        name=name,
+        image=image,
+        registry_secret=registry_secret,
+        actor=actor,
+        request=request,
+    )
+
+
 @transaction.atomic
 def app_delete(*, app: App, actor: User | None = None, request: HttpRequest | None = None) -> None:
     """Delete an app and its services (each service deletion is audited).
