@@ -123,6 +123,34 @@ def _app_name_errors(organization: Organization, name: Any) -> list[str]:
     return errors
 
 
+def app_with_service_validate(
+    *,
+    organization: Organization,
+    app_name: Any,
+    name: Any,
+    image: Any,
+    registry_secret: Secret | None,
+) -> None:
+    """The rules of app_create_with_service without saving: a ValidationError keyed
+    "app_name", "name", "image", "registry_secret" with every error at once."""
+    errors: dict[str, list[str]] = {}
+    app_errors = _app_name_errors(organization, app_name)
+    if app_errors:
+        errors["app_name"] = app_errors
+    try:
+        # An unsaved app of the organization: the service's rules need no row.
+        service_validate(
+            app=App(organization=organization, name=str(app_name or "")),
+            name=name,
+            image=image,
+            registry_secret=registry_secret,
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def app_create_with_service(
     *,
@@ -141,22 +169,13 @@ def app_create_with_service(
     "image", "registry_secret"; then both are created in one transaction (both
     audited), so a failure leaves no app without its service.
     """
-    errors: dict[str, list[str]] = {}
-    app_errors = _app_name_errors(organization, app_name)
-    if app_errors:
-        errors["app_name"] = app_errors
-    try:
-        # An unsaved app of the organization: the service's rules need no row.
-        service_validate(
-            app=App(organization=organization, name=str(app_name or "")),
-            name=name,
-            image=image,
-            registry_secret=registry_secret,
-        )
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
+    app_with_service_validate(
+        organization=organization,
+        app_name=app_name,
+        name=name,
+        image=image,
+        registry_secret=registry_secret,
+    )
     try:
         app = app_create(organization=organization, name=app_name, actor=actor, request=request)
     except ValidationError as exc:  # taken meanwhile: the same field
@@ -246,10 +265,7 @@ def _lock_app_and_secret(app: App, registry_secret: Secret | None) -> Secret | N
         return None
     # The row as it is now (hosts may have changed too), read under its lock.
     locked = (
-        Secret.objects.select_for_update()
-        .defer("document")
-        .filter(pk=registry_secret.pk)
-        .first()
+        Secret.objects.select_for_update().defer("document").filter(pk=registry_secret.pk).first()
     )
     if locked is None:
         raise ValidationError({"registry_secret": [ValidationError(SECRET_GONE, code="gone")]})

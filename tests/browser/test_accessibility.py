@@ -180,8 +180,19 @@ def test_every_page_has_no_serious_or_critical_violation(
             problems.append(f"{menu} open:\n{describe(violations)}")
         page.keyboard.press("Escape")
 
+    # The new-app page with the inline secret panel open, a provider chosen.
+    page.goto("/apps/new/")
+    page.fill("#id_image", "ghcr.io/acme/web:1")
+    page.click("#new-secret-link")
+    expect(page.locator("#secret_name")).to_be_visible()
+    violations = axe_run(page)
+    report["app-new-inline-secret@1280"] = summarize(violations)
+    page.screenshot(path=str(shots / "app-new-inline-secret-1280.png"), full_page=True)
+    if describe(violations):
+        problems.append(f"inline secret panel:\n{describe(violations)}")
+
     (artifacts_dir / "axe-report.json").write_text(json.dumps(report, indent=1, sort_keys=True))
     assert not problems, "\n".join(problems)
     assert all(counts[impact] == 0 for counts in report.values() for impact in BLOCKING)
-    assert len(report) == 2 * (len(signed_in_pages(console)) + len(EMPTY_PAGES) + 4) + 2
+    assert len(report) == 2 * (len(signed_in_pages(console)) + len(EMPTY_PAGES) + 4) + 3
     assert csp_violations == []
