@@ -36,6 +36,7 @@ from django.views.decorators.debug import sensitive_variables
 from regsecrets.accounts.models import Organization
 from regsecrets.accounts.scoping import get_scoped_or_404
 from regsecrets.audit.services import audit_record
+from regsecrets.core import metrics
 from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.crypto import DecryptionError
 from regsecrets.registries import (
@@ -141,7 +142,7 @@ def check_config_hosts(
         )
 
     if len(wanted) <= 1:
-        return [one(host) for host in wanted]
+        return _counted([one(host) for host in wanted])
     futures: list[Future[HostCheck]] = [_POOL.submit(one, host) for host in wanted]
     wait(futures, timeout=max(0.0, deadline - time.monotonic()) + _GRACE_SECONDS)
     checks = []
@@ -153,6 +154,15 @@ def check_config_hosts(
             # own; its late result is dropped.
             future.cancel()
             checks.append(HostCheck(host, deadline_result(display_host(host), options)))
+    return _counted(checks)
+
+
+def _counted(checks: list[HostCheck]) -> list[HostCheck]:
+    """Count each login check's outcome in the metrics (every face and health pass here)."""
+    for host_check in checks:
+        metrics.record_verification(
+            check="credentials", success=host_check.result.success, code=host_check.result.code
+        )
     return checks
 
 
@@ -371,6 +381,7 @@ def verify_image(
     _spend_budget(actor, rate_limit)
     config = _stored_config(stored) if stored is not None else None
     result = check_image(image, config, options=client_options())
+    metrics.record_verification(check="image", success=result.success, code=result.code)
     if stored is not None:
         _audit(
             stored,
