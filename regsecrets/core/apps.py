@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class CoreConfig(AppConfig):
@@ -13,3 +16,6 @@ class CoreConfig(AppConfig):
         from regsecrets.core.logging import install_record_redaction
 
         install_record_redaction()
+        if getattr(settings, "REGSECRETS_LOG_FORMAT", "plain") == "json":
+            # Python's warnings go through logging too, so that every line is JSON.
+            logging.captureWarnings(True)

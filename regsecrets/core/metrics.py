@@ -193,6 +193,14 @@ def multiprocess_dir() -> Path | None:
     return Path(value) if value else None
 
 
+def _ensure_multiprocess_dir() -> None:
+    """Make the directory if it is set: prometheus_client writes there at the first
+    count, and a one-off command (``manage``, ``release``) has no server hook to make it."""
+    directory = multiprocess_dir()
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+
+
 def prepare_multiprocess_dir() -> None:
     """Empty the multiprocess directory of a previous run's files (at server start).
 
@@ -272,3 +280,6 @@ def serve_in_background(port: int, address: str = "0.0.0.0") -> WSGIServer:  # n
     server = make_server(address, port, wsgi_app, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="regsecrets-metrics", daemon=True).start()
     return server
+
+
+_ensure_multiprocess_dir()
