@@ -39,3 +39,40 @@ def test_the_changelog_starts_with_the_version_in_progress():
     changelog = (ROOT / "CHANGELOG.md").read_text()
     first = re.search(r"^## (.+)$", changelog, re.MULTILINE).group(1)
     assert regsecrets.__version__ in first
+
+
+def pins(path: Path) -> dict[str, str]:
+    """{normalised name: version} of the ``name==version`` lines of a requirements file."""
+    found = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;\\]+)", line)
+        if match:
+            found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(3)
+    return found
+
+
+@pytest.mark.parametrize("name", ["requirements.txt", "requirements-dev.txt"])
+def test_every_locked_requirement_is_pinned_with_hashes(name):
+    text = (ROOT / name).read_text()
+    entries = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n\n", 1)[-1].strip())
+    entries = [e for e in entries if not e.startswith("#")]
+    assert entries
+    for entry in entries:
+        assert re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*==\S+ \\", entry), entry[:80]
+        assert "--hash=sha256:" in entry, entry[:80]
+
+
+@pytest.mark.parametrize(
+    ("source", "lock"),
+    [("requirements.in", "requirements.txt"), ("requirements-dev.in", "requirements-dev.txt")],
+)
+def test_the_lock_is_compiled_from_the_current_in_files(source, lock):
+    """A pin changed in a .in file without `make lock` fails here, not in the image build."""
+    wanted, locked = pins(ROOT / source), pins(ROOT / lock)
+    assert wanted
+    assert {name: locked.get(name) for name in wanted} == wanted
+
+
+def test_the_dev_lock_holds_the_runtime_lock():
+    runtime, dev = pins(ROOT / "requirements.txt"), pins(ROOT / "requirements-dev.txt")
+    assert {name: dev.get(name) for name in runtime} == runtime
