@@ -12,6 +12,7 @@ from django.test import Client
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from regsecrets.core.checks import check_production_settings
 from regsecrets.deploy.services import app_create
 from regsecrets.registry_secrets import alerts, health, verification
 from regsecrets.registry_secrets.models import HealthStatus, Secret
@@ -250,3 +251,13 @@ def test_no_label_value_carries_what_a_person_typed_or_a_secret(
         if s.name == "regsecrets_http_requests_total"
     }
     assert "other" in methods  # the made-up method was counted, under a fixed word
+
+
+@pytest.mark.parametrize(("token", "refused"), [("", False), ("short-token", True), (TOKEN, False)])
+def test_a_guessable_metrics_token_stops_startup(settings, token, refused):
+    settings.DEBUG = False
+    settings.SECRET_KEY = "s" * 20 + "-long-enough-and-varied-" + "0123456789" * 2
+    settings.ALLOWED_HOSTS = ["secrets.example.com"]
+    settings.REGSECRETS_METRICS_TOKEN = token
+    ids = {message.id for message in check_production_settings()}
+    assert ("regsecrets.E014" in ids) is refused
