@@ -63,11 +63,15 @@ __all__ = [
 OTHER = "other"
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_RESULT_CODES = frozenset(
-    getattr(client_results, name) for name in client_results.__all__ if name.isupper()
-) | {"UNDECRYPTABLE", "EXPIRED", "EXPIRING"}
 _MINT_CODES = frozenset(
     getattr(minting_base, name) for name in minting_base.__all__ if name.startswith("MINT_")
+)
+# A check's code: the client's, health's own, or a minting code (a check of a secret
+# that logs in with a minted token can fail at minting).
+_RESULT_CODES = (
+    frozenset(getattr(client_results, name) for name in client_results.__all__ if name.isupper())
+    | {"UNDECRYPTABLE", "EXPIRED", "EXPIRING"}
+    | _MINT_CODES
 )
 # ECR secrets mint tokens (registry_secrets.minting) before their provider joins the catalogue.
 _PROVIDERS = frozenset(p.key for p in PROVIDERS) | {"aws_ecr_registry"}
