@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_create
 from tests.conftest import TEST_KEYRING
-from tests.health.test_workers import _test_database_url, _wait_for, postgres_only
+from tests.health.test_workers import _test_database_url, _wait_for
 from tests.verification.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,6 +197,10 @@ def test_the_image_builds_and_passes_the_deploy_check_inside(tmp_path):
 
 
 REDIS_METRICS_URL = "redis://127.0.0.1:6379/8"  # this test's own database; only it is flushed
+postgres_only = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL: a worker process cannot share pytest's in-memory SQLite database",
+)
 
 
 @postgres_only
