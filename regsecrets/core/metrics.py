@@ -73,8 +73,7 @@ _RESULT_CODES = (
     | {"UNDECRYPTABLE", "EXPIRED", "EXPIRING"}
     | _MINT_CODES
 )
-# ECR secrets mint tokens (registry_secrets.minting) before their provider joins the catalogue.
-_PROVIDERS = frozenset(p.key for p in PROVIDERS) | {"aws_ecr_registry"}
+_PROVIDERS = frozenset(p.key for p in PROVIDERS)
 _CHECKS = frozenset({"credentials", "image"})
 _HEALTH_STATES = frozenset({"checked", "deferred", "gone"})
 _HEALTH_STATUSES = frozenset({"UNKNOWN", "HEALTHY", "FAILING", "EXPIRING", ""})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import json
 import re
 from typing import Any
@@ -21,6 +22,14 @@ FORMATS = ("dockerconfigjson", "kubernetes")
 _DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
 _OBJECT_NAME = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
 _NAMESPACE = re.compile(_DNS_LABEL)
+
+# When the short-lived token inside stops working (RFC 3339, UTC): what a job that
+# refreshes pull secrets looks at.
+EXPIRY_ANNOTATION = "regsecrets/token-expires-at"
+
+
+def rfc3339(value: datetime.datetime) -> str:
+    return value.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def object_name(value: str) -> str:
@@ -42,11 +51,20 @@ def namespace_name(value: str) -> str:
 
 
 def kubernetes_manifest(
-    *, name: str, config: dict[str, Any], namespace: str | None = None
+    *,
+    name: str,
+    config: dict[str, Any],
+    namespace: str | None = None,
+    expires_at: datetime.datetime | None = None,
 ) -> dict[str, Any]:
-    """A Secret of type kubernetes.io/dockerconfigjson carrying ``config``."""
+    """A Secret of type kubernetes.io/dockerconfigjson carrying ``config``; a minted
+    token's expiry goes in an annotation."""
     encoded = base64.b64encode(json.dumps(config, separators=(",", ":")).encode()).decode("ascii")
-    metadata = {"name": name} | ({"namespace": namespace} if namespace else {})
+    metadata: dict[str, Any] = {"name": name}
+    if namespace:
+        metadata["namespace"] = namespace
+    if expires_at is not None:
+        metadata["annotations"] = {EXPIRY_ANNOTATION: rfc3339(expires_at)}
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -94,13 +112,24 @@ class Command(BaseCommand):
             help="With --format kubernetes: the Secret's namespace (default: none, "
             "kubectl's current one).",
         )
+        parser.add_argument(
+            "--long-lived",
+            action="store_true",
+            help=(
+                "Google Cloud secrets: export the service-account key itself (_json_key) "
+                "instead of a one-hour access token, for platforms that cannot refresh "
+                "pull secrets. Refused for Amazon ECR, whose logins are 12-hour tokens."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["format"] != "kubernetes" and (options.get("name") or options.get("namespace")):
             raise CommandError("--name and --namespace go with --format kubernetes.")
         service = self._service(options["target"], options.get("org"))
         try:
-            config = service_pull_secret(service=service, format=options["format"])
+            pull = service_pull_secret(
+                service=service, format=options["format"], long_lived=options["long_lived"]
+            )
         except PullSecretUnavailable as exc:
             raise CommandError(str(exc))
         except DecryptionError as exc:
@@ -109,12 +138,17 @@ class Command(BaseCommand):
         if options["format"] == "kubernetes":
             document: dict[str, Any] = kubernetes_manifest(
                 name=options.get("name") or manifest_name(service),
-                config=config,
+                config=pull.config,
                 namespace=options.get("namespace"),
+                expires_at=pull.expires_at,
             )
         else:
-            document = config
+            document = pull.config
         self.stdout.write(json.dumps(document, indent=2))
+        if pull.expires_at is not None:
+            # Beside the document, not in it: stdout stays the document alone.
+            expiry = rfc3339(pull.expires_at)
+            self.stderr.write(f"The token in this pull secret expires at {expiry}.")
 
     def _service(self, target: str, org_slug: str | None) -> Service:
         app_name, sep, service_name = target.partition("/")
