@@ -15,7 +15,7 @@ from regsecrets.api import errors, parsing
 from regsecrets.api.auth import endpoint, require_manager
 from regsecrets.api.paging import list_reply
 from regsecrets.api.representations import REGISTRY, secret_json
-from regsecrets.registries import PROVIDERS, Provider, get_provider, has_control_characters
+from regsecrets.registries import PROVIDERS, Provider, get_provider
 from regsecrets.registry_secrets import services
 from regsecrets.registry_secrets.models import Secret
 
@@ -70,6 +70,12 @@ def _check_type(value: Any) -> None:
     raise errors.field_error("type", "Unknown type; use REGISTRY.")
 
 
+def _sdk_default_type(kind: Any, body: Mapping[str, Any], present: list[str]) -> bool:
+    """koyeb-sdk's CreateSecret sends ``type: SIMPLE`` unless told otherwise: a body
+    with exactly one registry object and no plain ``value`` is a registry secret."""
+    return kind == "SIMPLE" and len(present) == 1 and body.get("value") is None
+
+
 # --- list and create --------------------------------------------------------------
 
 
@@ -93,9 +99,10 @@ def secret_create(request: OrgRequest) -> JsonResponse:
     kind = body.get("type")
     if kind is not None and not isinstance(kind, str):
         raise errors.field_error("type", "Must be a string.")
-    _check_type(kind)
-    name = parsing.text(body.get("name"), "name", required=True)
     present = [key for key in PROVIDER_KEYS if body.get(key) is not None]
+    if not _sdk_default_type(kind, body, present):
+        _check_type(kind)
+    name = parsing.text(body.get("name"), "name", required=True)
     if len(present) != 1:
         what = "none" if not present else ", ".join(present)
         raise errors.field_error(
@@ -143,15 +150,6 @@ def _get(request: OrgRequest, secret_id: str, *, document: bool = False) -> Secr
 
 def secret_get(request: OrgRequest, secret_id: str) -> JsonResponse:
     return JsonResponse({"secret": secret_json(_get(request, secret_id))})
-
-
-def _mask(request: OrgRequest) -> list[str] | None:
-    raw = request.GET.get("update_mask")
-    if raw is None:
-        return None
-    if len(raw) > 1000 or has_control_characters(raw):
-        raise errors.field_error("update_mask", "Unexpected characters.")
-    return [path.strip() for path in raw.split(",") if path.strip()]
 
 
 @sensitive_variables("body", "sub", "data", "given")
@@ -204,7 +202,7 @@ def _update_data(
 
 def _update(request: OrgRequest, secret_id: str, *, partial: bool) -> JsonResponse:
     secret = _get(request, secret_id, document=True)
-    mask = _mask(request)
+    mask = parsing.update_mask(request)
     body = parsing.read_json(request)
     if mask is not None and "expires_at" in mask:
         mask = [path for path in mask if path != "expires_at"]

@@ -51,6 +51,35 @@ def test_simple_and_managed_secrets_are_refused_clearly(api, kind):
     ]
 
 
+@pytest.mark.parametrize("provider", list(PROVIDER_PAYLOADS))
+def test_the_sdks_default_type_with_one_registry_object_is_a_registry_secret(api, provider):
+    # koyeb-sdk's CreateSecret sends type SIMPLE unless told otherwise.
+    response = api.post("/v1/secrets", {**create_body("creds", provider), "type": "SIMPLE"})
+    assert response.status_code == 200, response.json()
+    secret = response.json()["secret"]
+    assert (secret["type"], list(secret).count(provider)) == ("REGISTRY", 1)
+    assert Secret.objects.get(pk=secret["id"]).provider == provider
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**create_body("creds", "github_registry"), "type": "SIMPLE", "value": "x"},
+        {"name": "plain", "type": "SIMPLE"},
+        {**create_body("creds", "github_registry"), **create_body("creds", "docker_hub_registry"), "type": "SIMPLE"},
+        {**create_body("creds", "github_registry"), "type": "MANAGED"},
+    ],
+    ids=["simple-with-a-value", "simple-alone", "simple-with-two-registries", "managed"],
+)
+def test_other_simple_and_managed_bodies_keep_their_clear_error(api, body):
+    response = api.post("/v1/secrets", body)
+    assert response.status_code == 400
+    assert response.json()["fields"] == [
+        {"field": "type", "description": "Only registry secrets (type REGISTRY) are supported; SIMPLE and MANAGED secrets are not."}
+    ]
+    assert not Secret.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
