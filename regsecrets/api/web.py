@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -17,18 +14,13 @@ from regsecrets.accounts.context import SignedInRequest
 from regsecrets.accounts.models import ApiToken
 from regsecrets.accounts.tokens import TokenError, token_create, token_revoke
 from regsecrets.api.forms import TokenForm
-
-OPENAPI_PATH = Path(__file__).with_name("openapi.json")
-
-
-@cache
-def _openapi_bytes() -> bytes:
-    return OPENAPI_PATH.read_bytes()
+from regsecrets.api.schema import document_bytes
 
 
 @require_GET
 def openapi(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(_openapi_bytes(), content_type="application/json")
+    """The OpenAPI document, generated from the code (``api.schema``)."""
+    return HttpResponse(document_bytes(), content_type="application/json")
 
 
 @never_cache

@@ -63,21 +63,6 @@ def sdk_client(url: str, token: str | None) -> ApiClient:
 
 
 @pytest.fixture
-def live_url(live_server) -> str:
-    """The live server's URL, its middleware rebuilt with the test settings.
-
-    The session-wide server starts before the autouse settings fixture turns the
-    HTTPS redirect off, and SecurityMiddleware reads it when it is built.
-    """
-    app = live_server.thread.httpd.get_app()
-    while hasattr(app, "application"):
-        app.load_middleware()
-        app = app.application
-    app.load_middleware()
-    return live_server.url
-
-
-@pytest.fixture
 def sdk(live_url, alice, org, issue_token) -> ApiClient:
     return sdk_client(live_url, issue_token(alice, org))
 
