@@ -44,8 +44,12 @@ class Definition:
 
 
 def refuse_dry_run(request: Any) -> None:
-    if request.GET.get("dry_run", "").lower() in ("1", "true"):
+    """``dry_run`` is a boolean; true asks for what regsecrets does not do."""
+    value = request.GET.get("dry_run", "").lower()
+    if value in ("1", "true"):
         raise errors.field_error("dry_run", "Dry runs are not supported.")
+    if value not in ("", "0", "false"):
+        raise errors.field_error("dry_run", "Must be true or false.")
 
 
 def check_life_cycle(value: Any) -> None:

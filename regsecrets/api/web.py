@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,6 +18,7 @@ from regsecrets.api.forms import TokenForm
 from regsecrets.api.schema import document_bytes
 
 
+@csrf_exempt  # like every /v1 path: a POST is a 405, not a CSRF failure
 @require_GET
 def openapi(request: HttpRequest) -> HttpResponse:
     """The OpenAPI document, generated from the code (``api.schema``)."""

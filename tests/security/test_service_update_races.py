@@ -63,7 +63,8 @@ def _patch(token: str, service: Service, body: dict):
 def _both_changes_kept(service: Service) -> None:
     row = Service.objects.select_related("registry_secret", "latest_deployment").get(pk=service.pk)
     assert row.image == NEW_IMAGE
-    assert row.registry_secret is not None and row.registry_secret.name == "ghcr"
+    assert row.registry_secret is not None
+    assert row.registry_secret.name == "ghcr"
     versions = sorted(Deployment.objects.filter(service=row).values_list("version", flat=True))
     assert versions == [1, 2, 3]
     latest = row.latest_deployment
