@@ -44,7 +44,7 @@ def first_deployments(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_user_email_unique_ci'),
+        ('accounts', '0001_initial'),
         ('deploy', '0001_initial'),
     ]
 
