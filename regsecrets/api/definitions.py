@@ -65,15 +65,25 @@ def check_life_cycle(value: Any) -> None:
             raise errors.field_error(path, NEVER_DELETES)
 
 
-def _parts(definition: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The definition's keys and its docker object's, refusing other sources."""
+def _check_ignored(body: dict[str, Any], definition: dict[str, Any] | None) -> None:
+    """Koyeb's fields that mean nothing here are ignored, but must still be what Koyeb
+    says they are (a client sending a string for a boolean has a bug worth hearing of)."""
+    for key in ("skip_build", "save_only"):
+        if body.get(key) is not None and not isinstance(body[key], bool):
+            raise errors.field_error(key, "Must be true or false.")
+    parsing.obj(body.get("metadata"), "metadata")
+    if definition is not None:
+        parsing.text(definition.get("type"), "definition.type")
+
+
+def _docker(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition's docker object ({} when absent), refusing other sources."""
     for source in UNSUPPORTED_SOURCES:
         if definition.get(source) is not None:
             raise errors.field_error(
                 f"definition.{source}", "Only Docker image sources are supported."
             )
-    docker = parsing.obj(definition.get("docker"), "definition.docker") or {}
-    return definition, docker
+    return parsing.obj(definition.get("docker"), "definition.docker") or {}
 
 
 def _given(body: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +91,7 @@ def _given(body: dict[str, Any]) -> dict[str, Any]:
     definition = parsing.obj(body.get("definition"), "definition")
     if definition is None:
         return {}
-    definition, docker = _parts(definition)
+    docker = _docker(definition)
     given: dict[str, Any] = {}
     if "name" in definition:
         given[NAME] = definition["name"]
@@ -104,7 +114,8 @@ def create_definition(body: dict[str, Any]) -> tuple[Definition, str]:
     definition = parsing.obj(body.get("definition"), "definition")
     if definition is None:
         raise errors.field_error("definition", "This field is required.")
-    definition, docker = _parts(definition)
+    docker = _docker(definition)
+    _check_ignored(body, definition)
     image = parsing.text(docker.get("image"), IMAGE, required=True)
     secret_name = parsing.text(docker.get("image_registry_secret"), SECRET) or ""
     name = parsing.text(body.get("name"), "name")
@@ -119,6 +130,9 @@ def create_definition(body: dict[str, Any]) -> tuple[Definition, str]:
 def update_definition(body: dict[str, Any], mask: list[str] | None, *, partial: bool) -> Definition:
     """An UpdateService's change: PUT (``partial=False``) or PATCH, limited by ``mask``."""
     given = _given(body)
+    for path, value in given.items():  # what the body carries is checked, masked or not
+        parsing.text(value, path)
+    _check_ignored(body, parsing.obj(body.get("definition"), "definition"))
     check_life_cycle(body.get("life_cycle"))
     if mask is None:
         if partial:

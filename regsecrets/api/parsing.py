@@ -143,13 +143,14 @@ def query_uuids(request: HttpRequest, name: str) -> list[uuid.UUID]:
 
 
 def update_mask(request: HttpRequest) -> list[str] | None:
-    """The ``update_mask`` parameter's paths (comma-separated), or None when absent."""
+    """The ``update_mask`` parameter's paths (comma-separated), or None when absent or
+    empty (as grpc-gateway, which serves Koyeb's API, takes an empty mask)."""
     raw = request.GET.get("update_mask")
     if raw is None:
         return None
     if len(raw) > 1000 or has_control_characters(raw):
         raise errors.field_error("update_mask", "Unexpected characters.")
-    return [path.strip() for path in raw.split(",") if path.strip()]
+    return [path.strip() for path in raw.split(",") if path.strip()] or None
 
 
 def query_choices(request: HttpRequest, name: str, choices: tuple[str, ...]) -> list[str]:

@@ -78,7 +78,9 @@ def closed(properties: dict[str, Schema], required: Sequence[str] = (), **extra:
 def request_object(
     properties: dict[str, Schema], required: Sequence[str] = (), **extra: Any
 ) -> Schema:
-    """A request body object: Koyeb's other fields are accepted (and ignored)."""
+    """A request body object: Koyeb's other fields are accepted (and ignored), and a
+    null field is a field left out (as in protobuf's JSON, which Koyeb's API speaks)."""
+    properties = {name: {**prop, "nullable": True} for name, prop in properties.items()}
     schema: Schema = {"type": "object", "properties": properties}
     if required:
         schema["required"] = list(required)
@@ -124,7 +126,9 @@ def ids(what: str) -> Schema:
 
 PAGING = (LIMIT, OFFSET)
 UPDATE_MASK = query("update_mask", string(), "Comma-separated paths to change (see docs/api.md).")
-DRY_RUN = query("dry_run", {"type": "boolean"}, "true is refused: dry runs are not supported.")
+DRY_RUN = query(
+    "dry_run", {"type": "boolean", "enum": [False]}, "Only false: dry runs are not supported."
+)
 
 
 # --- operations -------------------------------------------------------------------
@@ -383,7 +387,9 @@ def _provider_schema(provider: Provider) -> Schema:
     inputs = {spec.name: spec for spec in (*provider.fields, *provider.extra_fields)}
     properties: dict[str, Schema] = {}
     for name, spec in inputs.items():
-        properties[name] = string(spec.help_text, **({"writeOnly": True} if spec.secret else {}))
+        # A null input is one left out; replies never send null.
+        write_only = {"writeOnly": True} if spec.secret else {}
+        properties[name] = string(spec.help_text, nullable=True, **write_only)
     for name in shown_fields(provider.key):
         if name not in properties:
             shown = array(string()) if name == "hosts" else string()
@@ -427,6 +433,17 @@ def _components() -> Schema:
         },
         required=["name", "type", "docker"],
     )
+    # What every secret shows besides its registry object.
+    secret_fields: dict[str, Schema] = {
+        "id": UUID,
+        "name": string(),
+        "organization_id": string(),
+        "project_id": string("Always empty."),
+        "type": string(enum=[REGISTRY]),
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+        "health": ref("SecretHealth"),
+    }
     schemas: dict[str, Schema] = {
         "ErrorField": closed(
             {"field": string(), "description": string()}, required=["field", "description"]
@@ -459,24 +476,12 @@ def _components() -> Schema:
             description="Extension: the credential's health (scheduled checks).",
         ),
         "Secret": closed(
-            {
-                "id": UUID,
-                "name": string(),
-                "organization_id": string(),
-                "project_id": string("Always empty."),
-                "type": string(enum=[REGISTRY]),
-                "created_at": TIMESTAMP,
-                "updated_at": TIMESTAMP,
-                "health": ref("SecretHealth"),
-                **_providers(),
-            },
-            required=[
-                "id", "name", "organization_id", "project_id", "type", "created_at",
-                "updated_at", "health",
-            ],
+            {**secret_fields, **_providers()},
+            required=list(secret_fields),
             description="Exactly one registry object is present, without its secret fields.",
-            minProperties=9,
-            maxProperties=9,
+            # Every field above, and one registry object: exactly one more property.
+            minProperties=len(secret_fields) + 1,
+            maxProperties=len(secret_fields) + 1,
         ),
         "CreateSecret": request_object(
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import QuerySet
 from django.http import JsonResponse
 
 from regsecrets.accounts.context import OrgRequest
@@ -27,7 +28,7 @@ SERVICE_TYPES = ("INVALID_TYPE", "WEB", "WORKER", "DATABASE", "SANDBOX")
 # --- apps -----------------------------------------------------------------------------
 
 
-def _apps(request: OrgRequest) -> Any:
+def _apps(request: OrgRequest) -> QuerySet[App]:
     return selectors.apps_with_status(organization=request.organization)
 
 

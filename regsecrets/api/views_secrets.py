@@ -96,9 +96,8 @@ def secret_list(request: OrgRequest) -> JsonResponse:
 @sensitive_variables("body", "sub", "data")
 def secret_create(request: OrgRequest) -> JsonResponse:
     body = parsing.read_json(request)
-    kind = body.get("type")
-    if kind is not None and not isinstance(kind, str):
-        raise errors.field_error("type", "Must be a string.")
+    kind = parsing.text(body.get("type"), "type")
+    parsing.text(body.get("value"), "value")  # a SIMPLE secret's; never stored here
     present = [key for key in PROVIDER_KEYS if body.get(key) is not None]
     if not _sdk_default_type(kind, body, present):
         _check_type(kind)
@@ -168,14 +167,14 @@ def _update_data(
             raise errors.field_error(
                 key, f"A secret's registry cannot be changed; this one is {secret.provider}."
             )
+    kind = parsing.text(body.get("type"), "type")  # the SDK's default: checked when named
     if mask is not None and "type" in mask:
-        _check_type(body.get("type"))
-    if mask is None or "name" in mask:
-        name = body.get("name")
-        if name is not None and name != secret.name:
-            raise errors.field_error(
-                "name", "A secret cannot be renamed: services refer to it by name."
-            )
+        _check_type(kind)
+    name = parsing.text(body.get("name"), "name")
+    if (mask is None or "name" in mask) and name is not None and name != secret.name:
+        raise errors.field_error(
+            "name", "A secret cannot be renamed: services refer to it by name."
+        )
     raw_sub = parsing.obj(body.get(provider.key), provider.key)
     given = _provider_data(provider, raw_sub or {})
     inputs = list(_provider_inputs(provider))

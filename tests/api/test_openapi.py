@@ -94,7 +94,7 @@ def test_registry_objects_come_from_the_catalogue(document):
         for spec in (*provider.fields, *provider.extra_fields):
             assert properties[spec.name].get("writeOnly", False) is spec.secret, (provider.key, spec.name)
         for body in ("CreateSecret", "UpdateSecret", "Secret"):
-            assert schemas[body]["properties"][provider.key] == {"$ref": f"#/components/schemas/{name}"}
+            assert schemas[body]["properties"][provider.key]["$ref"] == f"#/components/schemas/{name}"
 
 
 def test_a_provider_added_to_the_catalogue_is_documented_without_touching_the_api(monkeypatch):
@@ -105,10 +105,10 @@ def test_a_provider_added_to_the_catalogue_is_documented_without_touching_the_ap
 
     monkeypatch.setattr(schema, "PROVIDERS", (*PROVIDERS, Quay()))
     schemas = schema.build()["components"]["schemas"]
-    assert schemas["CreateSecret"]["properties"]["quay_registry"] == {"$ref": "#/components/schemas/QuayRegistryConfiguration"}
+    assert schemas["CreateSecret"]["properties"]["quay_registry"]["$ref"] == "#/components/schemas/QuayRegistryConfiguration"
     quay = schemas["QuayRegistryConfiguration"]["properties"]
     assert quay["password"]["writeOnly"] is True
-    assert quay["username"] == {"type": "string", "description": DockerHub.fields[0].help_text}
+    assert quay["username"] == {"type": "string", "description": DockerHub.fields[0].help_text, "nullable": True}
 
 
 def test_statuses_are_the_ones_the_code_produces(document):

@@ -270,6 +270,27 @@ def test_update_mask_limits_the_change(api, make_secret):
     assert whole["private_registry"] == {"username": "ignored", "url": "other.example.com"}
 
 
+@pytest.mark.parametrize(
+    ("query", "body", "field"),
+    [
+        ("", {"type": ["REGISTRY"], "github_registry": {"username": "hubot"}}, "type"),
+        ("?update_mask=", {"name": {}, "github_registry": {"username": "hubot"}}, "name"),
+        ("?update_mask=github_registry.username", {"name": 5, "github_registry": {"username": "hubot"}}, "name"),
+    ],
+)
+def test_update_checks_the_types_of_fields_it_ignores(api, make_secret, query, body, field):
+    secret = make_secret("ghcr")
+    response = api.patch(f"/v1/secrets/{secret.pk}{query}", body)
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["field"] == field
+
+
+def test_create_checks_the_type_of_a_value_it_ignores(api):
+    response = api.post("/v1/secrets", {**create_body("creds", "github_registry"), "value": {}})
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["field"] == "value"
+
+
 def test_update_ignores_the_sdks_default_type(api, make_secret):
     secret = make_secret("ghcr")
     body = {"type": "SIMPLE", "github_registry": {"username": "hubot"}}

@@ -93,6 +93,10 @@ def test_put_renames_and_a_taken_name_is_409(api, app, service):
         ({**definition(), "life_cycle": {"delete_after_sleep": 60}}, "life_cycle.delete_after_sleep"),
         ({**definition(), "life_cycle": {"delete_after_create": "x"}}, "life_cycle.delete_after_create"),
         ({**definition(), "life_cycle": {"other": 0}}, "life_cycle.other"),
+        ({**definition(), "skip_build": "yes"}, "skip_build"),
+        ({**definition(), "save_only": 0}, "save_only"),
+        ({**definition(), "metadata": "x"}, "metadata"),
+        ({"definition": {"name": "front", "type": 5, "docker": {"image": GHCR_IMAGE}}}, "definition.type"),
     ],
 )
 def test_put_field_errors_change_nothing(api, service, body, field):
@@ -172,6 +176,28 @@ def test_put_with_a_mask_changes_only_the_name(api, service):
     response = api.put(path, {"definition": {"name": "edge"}})
     assert response.status_code == 200, response.json()
     assert stored(service) == ("edge", GHCR_IMAGE, "ghcr")
+
+
+def test_what_the_body_carries_is_checked_even_where_the_mask_does_not_look(api, service):
+    path = f"/v1/services/{service['id']}?update_mask=definition.name"
+    body = {"definition": {"name": "edge", "docker": {"image_registry_secret": ["x"]}}}
+    response = api.patch(path, body)
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["field"] == "definition.docker.image_registry_secret"
+    assert stored(service) == ("front", GHCR_IMAGE, "ghcr")
+
+
+def test_an_empty_mask_is_no_mask(api, service):
+    body = {"definition": {"docker": {"image": "ghcr.io/octocat/app:2"}}}
+    assert api.patch(f"/v1/services/{service['id']}?update_mask=", body).status_code == 200
+    assert stored(service) == ("front", "ghcr.io/octocat/app:2", "ghcr")
+
+
+@pytest.mark.parametrize("value", ["yes", "1"])
+def test_dry_run_must_be_a_boolean(api, service, value):
+    response = api.put(f"/v1/services/{service['id']}?dry_run={value}", definition(secret="ghcr"))
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["field"] == "dry_run"
 
 
 def test_unknown_mask_paths_are_refused(api, service):
