@@ -33,6 +33,8 @@ SHOWN_FIELDS: Mapping[str, tuple[str, ...]] = {
     "azure_container_registry": ("registry_name", "username"),
     "private_registry": ("username", "url"),
     "gitlab_registry": ("username", "url"),
+    # role_arn is not a clear column: reveal shows it.
+    "aws_ecr_registry": ("access_key_id", "region", "registry_id"),
     "docker_config": ("hosts",),
 }
 DEFAULT_SHOWN_FIELDS = ("username",)
@@ -44,13 +46,19 @@ def shown_fields(provider: str) -> tuple[str, ...]:
 
 def _shown(secret: Secret, field: str) -> Any:
     host = secret.hosts[0] if secret.hosts else ""
+    # ECR: ACCOUNT.dkr.ecr.REGION.amazonaws.com; the clear username is the access key ID.
+    registry_id, _, ecr_rest = host.partition(".dkr.ecr.")
     if field == "url":
         return host
     if field == "registry_name":
         return host.removesuffix(ACR_SUFFIX)
     if field == "hosts":
         return [display_host(h) for h in secret.hosts or []]
-    return secret.username
+    if field == "region":
+        return ecr_rest.split(".", 1)[0]
+    if field == "registry_id":
+        return registry_id
+    return secret.username  # username, access_key_id
 
 
 def registry_metadata(secret: Secret) -> dict[str, Any]:

@@ -385,15 +385,17 @@ def _provider_schema(provider: Provider) -> Schema:
     """A registry object: the provider's inputs (secret ones write-only) and what
     replies show of it (read-only where it is not an input)."""
     inputs = {spec.name: spec for spec in (*provider.fields, *provider.extra_fields)}
+    shown = shown_fields(provider.key)
     properties: dict[str, Schema] = {}
     for name, spec in inputs.items():
-        # A null input is one left out; replies never send null.
-        write_only = {"writeOnly": True} if spec.secret else {}
+        # Write-only: secret, or not kept in a clear column (reveal shows it). A null
+        # input is one left out; replies never send null.
+        write_only = {"writeOnly": True} if spec.secret or name not in shown else {}
         properties[name] = string(spec.help_text, nullable=True, **write_only)
-    for name in shown_fields(provider.key):
+    for name in shown:
         if name not in properties:
-            shown = array(string()) if name == "hosts" else string()
-            properties[name] = {**shown, "readOnly": True}
+            value = array(string()) if name == "hosts" else string()
+            properties[name] = {**value, "readOnly": True}
     return closed(properties, description=provider.label)
 
 

@@ -30,6 +30,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from regsecrets.accounts.models import MANAGER_ROLES, Membership
 from regsecrets.audit.services import audit_record
+from regsecrets.core import metrics
 from regsecrets.crypto.fields import open_document, seal_document
 from regsecrets.registries.netguard import GuardedBackend
 from regsecrets.registry_secrets.models import HealthAlert, HealthWebhook
@@ -125,7 +126,9 @@ def alert_send_email(alert_id: int) -> int:
     """
     with transaction.atomic():
         alert = (
-            HealthAlert.objects.select_for_update()
+            # Only the alert's row: a join under FOR UPDATE would lock the secret and
+            # the organization too, stalling their checks and edits while mail is sent.
+            HealthAlert.objects.select_for_update(of=("self",))
             .select_related("secret", "organization")
             .filter(pk=alert_id)
             .first()
@@ -148,6 +151,8 @@ def alert_send_email(alert_id: int) -> int:
                 "recipients": len(recipients),
             },
         )
+    if recipients:
+        metrics.record_alert_sent(channel="email", kind=alert.kind)
     return len(recipients)
 
 
@@ -303,4 +308,6 @@ def webhook_deliver(alert_id: int) -> bool:
                 obj=alert.secret,
                 details={"channel": "webhook", "alert": alert.kind, "status": status},
             )
+    if updated:
+        metrics.record_alert_sent(channel="webhook", kind=alert.kind)
     return bool(updated)

@@ -18,6 +18,7 @@ from openapi_spec_validator import validate
 
 from regsecrets.api import schema
 from regsecrets.api.auth import endpoint
+from regsecrets.api.representations import shown_fields
 from regsecrets.deploy import status
 from regsecrets.registries import PROVIDERS
 from regsecrets.registries.providers.docker_hub import DockerHub
@@ -91,8 +92,13 @@ def test_registry_objects_come_from_the_catalogue(document):
     for provider in PROVIDERS:
         name = schema.provider_schema_name(provider)
         properties = schemas[name]["properties"]
+        shown = shown_fields(provider.key)
         for spec in (*provider.fields, *provider.extra_fields):
-            assert properties[spec.name].get("writeOnly", False) is spec.secret, (provider.key, spec.name)
+            write_only = spec.secret or spec.name not in shown
+            assert properties[spec.name].get("writeOnly", False) is write_only, (provider.key, spec.name)
+            assert not (spec.secret and spec.name in shown)  # a secret is never shown
+        for field in shown:
+            assert field in properties
         for body in ("CreateSecret", "UpdateSecret", "Secret"):
             assert schemas[body]["properties"][provider.key]["$ref"] == f"#/components/schemas/{name}"
 
