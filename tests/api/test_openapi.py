@@ -153,3 +153,14 @@ def test_operations_are_plain_data():
         assert dataclasses.is_dataclass(operation)
         assert operation.reply in components
         assert operation.body is None or operation.body in components
+
+
+def test_the_command_prints_the_served_document():
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("openapi_schema", stdout=out)
+    assert json.loads(out.getvalue()) == json.loads(json.dumps(schema.build()))
