@@ -9,7 +9,8 @@ from django.db.models import Count, QuerySet
 
 from regsecrets.accounts.models import Organization
 from regsecrets.accounts.scoping import get_scoped_or_404, scoped
-from regsecrets.deploy.models import App, Service
+from regsecrets.deploy.models import App, Deployment, Service
+from regsecrets.deploy.status import with_app_status
 from regsecrets.registries import (
     ImageReference,
     InvalidImageReference,
@@ -50,6 +51,37 @@ def service_get(*, organization: Organization, service_id: Any) -> Service:
         organization,
         pk=service_id,
     )
+
+
+def apps_with_status(*, organization: Organization) -> QuerySet[App]:
+    """The organization's apps, each annotated for ``status.app_status`` (one query)."""
+    return with_app_status(scoped(App.objects.all(), organization))
+
+
+def services_with_status(*, organization: Organization) -> QuerySet[Service]:
+    """The organization's services with what their status and version are read from:
+    the secret's metadata and health (never its ciphertext) and the latest deployment."""
+    return scoped(
+        Service.objects.select_related("registry_secret", "latest_deployment").defer(
+            "registry_secret__document"
+        ),
+        organization,
+    )
+
+
+def deployments_with_status(*, organization: Organization) -> QuerySet[Deployment]:
+    """The organization's deployments with their services' status inputs (one query)."""
+    return scoped(
+        Deployment.objects.select_related("service__registry_secret").defer(
+            "service__registry_secret__document"
+        ),
+        organization,
+    )
+
+
+def registry_secret_named(*, organization: Organization, name: str) -> Secret | None:
+    """The organization's secret called ``name`` (services name it), metadata only."""
+    return scoped(Secret.objects.defer("document"), organization).filter(name=name).first()
 
 
 def secret_choices(*, organization: Organization) -> QuerySet[Secret]:

@@ -90,6 +90,7 @@ class Other:
             "secret_id": self.secret.pk,
             "app_id": self.app.pk,
             "service_id": self.service.pk,
+            "deployment_id": self.service.latest_deployment_id,
             "membership_id": self.membership.pk,
             "token_id": self.token.pk,
         }
