@@ -81,9 +81,18 @@ def secret_list(request: OrgRequest) -> JsonResponse:
     secrets = scoped(Secret.objects.all(), request.organization).defer("document")
     if types and REGISTRY not in types:
         # Every secret here is a registry secret: SIMPLE or MANAGED alone match none.
-        secrets = secrets.none()
+        return list_reply(
+            request, secrets.none(), key="secrets", serialize=secret_json, order_by=("name",)
+        )
+    # Names are unique in an organization: "name" alone is a total order, and the
+    # (organization, name) unique index serves the keyset pages.
     return list_reply(
-        request, secrets, key="secrets", serialize=secret_json, order_by=("name", "pk")
+        request,
+        secrets,
+        key="secrets",
+        serialize=secret_json,
+        order_by=("name",),
+        total=lambda: services.secret_count(organization=request.organization),
     )
 
 
