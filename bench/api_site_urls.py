@@ -13,8 +13,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
-from regsecrets.api.paging import keyset_page
 from regsecrets.audit.models import AuditEvent
+from regsecrets.core.paging import keyset_page
 from regsecrets.crypto.fields import open_document
 from regsecrets.registry_secrets.models import Secret, SecretCount
 

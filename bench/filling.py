@@ -15,7 +15,7 @@ import uuid
 
 from django.db import connection, transaction
 
-HOSTS = ["ghcr.io", "registry.gitlab.com", "docker.io", "quay.io", "registry.example.com"]
+HOSTS = ["ghcr.io", "registry.gitlab.com", "quay.io", "registry.example.com", "cr.example.org"]
 
 
 def ensure_owner():

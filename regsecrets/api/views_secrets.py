@@ -16,7 +16,7 @@ from regsecrets.api.auth import endpoint, require_manager
 from regsecrets.api.paging import list_reply
 from regsecrets.api.representations import REGISTRY, secret_json
 from regsecrets.registries import PROVIDERS, Provider, get_provider, has_control_characters
-from regsecrets.registry_secrets import services
+from regsecrets.registry_secrets import selectors, services
 from regsecrets.registry_secrets.models import Secret
 
 PROVIDER_KEYS: tuple[str, ...] = tuple(p.key for p in PROVIDERS)
@@ -92,7 +92,7 @@ def secret_list(request: OrgRequest) -> JsonResponse:
         key="secrets",
         serialize=secret_json,
         order_by=("name",),
-        total=lambda: services.secret_count(organization=request.organization),
+        total=lambda: selectors.secret_count(organization=request.organization),
     )
 
 

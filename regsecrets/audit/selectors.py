@@ -7,11 +7,10 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from regsecrets.accounts.models import Organization
-from regsecrets.accounts.scoping import scoped
 from regsecrets.audit.models import AuditEvent
 
 
@@ -42,21 +41,22 @@ def _parse(cursor: str) -> tuple[datetime.datetime, int] | None:
 
 def event_page(
     *,
-    organization: Organization,
+    events: QuerySet[AuditEvent],
     object_type: str = "",
     action: str = "",
     before: str = "",
     after: str = "",
     size: int = 50,
 ) -> EventPage:
-    """A page of the organization's events, newest first: the first page, the page
-    older than cursor ``before``, or the page newer than cursor ``after``.
+    """A page of ``events`` (an organization's, scoped by the caller), newest first:
+    the first page, the page older than cursor ``before``, or the page newer than
+    cursor ``after``.
 
     Keyset paging on (created_at, id) through the (organization, created_at) index:
     two queries at most (the page, and a one-row look the other way when paging
     back), whatever the number of events; no count.
     """
-    events = scoped(AuditEvent.objects.all(), organization).select_related("actor", "api_token")
+    events = events.select_related("actor", "api_token")
     if object_type:
         events = events.filter(object_type=object_type)
     if action:
@@ -71,7 +71,7 @@ def event_page(
         more_newer = len(rows) > size
         page = list(reversed(rows[:size]))
         if not page:
-            return event_page(organization=organization, object_type=object_type, action=action)
+            return event_page(events=events, object_type=object_type, action=action, size=size)
         return EventPage(
             events=page,
             older=_cursor(page[-1]),

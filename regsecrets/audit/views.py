@@ -4,8 +4,9 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from regsecrets.accounts.context import OrgRequest
-from regsecrets.accounts.scoping import organization_required
+from regsecrets.accounts.scoping import organization_required, scoped
 from regsecrets.audit import selectors
+from regsecrets.audit.models import AuditEvent
 
 PAGE_SIZE = 50
 
@@ -18,7 +19,7 @@ def activity(request: OrgRequest) -> HttpResponse:
     object_type = request.GET.get("object", "").strip()[:64]
     action = request.GET.get("action", "").strip()[:64]
     page = selectors.event_page(
-        organization=request.organization,
+        events=scoped(AuditEvent.objects.all(), request.organization),
         object_type=object_type,
         action=action,
         before=request.GET.get("before", "")[:40],

@@ -173,16 +173,6 @@ def _count(organization_id: Any, delta: int) -> None:
         )
 
 
-def secret_count(*, organization: Organization) -> int:
-    """How many secrets the organization holds: one row read, at any number."""
-    counted = (
-        SecretCount.objects.filter(organization=organization)
-        .values_list("secrets", flat=True)
-        .first()
-    )
-    return counted or 0
-
-
 def _apply(secret: Secret, provider_key: str, result: Any) -> None:
     secret.provider = provider_key
     secret.hosts = list(result.hosts)

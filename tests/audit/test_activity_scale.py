@@ -31,18 +31,18 @@ def test_cursor_pages_walk_every_event_once_both_ways(org, alice):
     expected = list(
         AuditEvent.objects.filter(organization=org).order_by("-created_at", "-id").values_list("pk", flat=True)
     )
-    seen, page = [], event_page(organization=org, size=5)
+    seen, page = [], event_page(events=AuditEvent.objects.filter(organization=org), size=5)
     pages = [page]
     while True:
         seen.extend(e.pk for e in page.events)
         if page.older is None:
             break
-        page = event_page(organization=org, before=page.older, size=5)
+        page = event_page(events=AuditEvent.objects.filter(organization=org), before=page.older, size=5)
         pages.append(page)
     assert seen == expected
     # And back: each page's "newer" cursor leads to the page before it.
     for previous, current in itertools.pairwise(pages):
-        back = event_page(organization=org, after=current.newer, size=5)
+        back = event_page(events=AuditEvent.objects.filter(organization=org), after=current.newer, size=5)
         assert [e.pk for e in back.events] == [e.pk for e in previous.events]
     assert pages[0].newer is None
 

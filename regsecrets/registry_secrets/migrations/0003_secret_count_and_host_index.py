@@ -12,6 +12,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name='secret',
+            index=models.Index(fields=['organization', 'health_status'], name='secret_org_health'),
+        ),
         migrations.CreateModel(
             name='SecretCount',
             fields=[
