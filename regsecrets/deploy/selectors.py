@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from regsecrets.accounts.models import Organization
@@ -153,3 +155,26 @@ def secret_search(
     if query:
         rows = rows.filter(name__icontains=query)
     return list(rows[:limit])
+
+
+def secret_options(
+    *, organization: Organization, query: str = "", selected: Any = None
+) -> list[Secret]:
+    """What the service form's secret select offers: ``secret_search``'s answer for
+    ``query`` plus the ``selected`` secret (a Secret or an id) when it is not among
+    them. At most SEARCH_LIMIT + 1 options and two queries, at any number of secrets;
+    the select stays a plain select that works without JavaScript.
+    """
+    found = secret_search(organization=organization, query=query)
+    selected_id = str(getattr(selected, "pk", selected) or "")
+    if selected_id and all(str(secret.pk) != selected_id for secret in found):
+        with contextlib.suppress(ValidationError, ValueError):
+            extra = (
+                secret_choices(organization=organization)
+                .only("id", "name", "provider", "hosts")
+                .filter(pk=selected_id)
+                .first()
+            )
+            if extra is not None:
+                found = sorted([extra, *found], key=lambda secret: secret.name)
+    return found
