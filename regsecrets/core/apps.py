@@ -11,5 +11,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from regsecrets.core import checks  # noqa: F401  (registers the checks)
         from regsecrets.core.logging import install_record_redaction
+        from regsecrets.core.lookups import register_address_lookups
 
         install_record_redaction()
+        register_address_lookups()

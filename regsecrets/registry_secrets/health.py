@@ -80,11 +80,12 @@ class HostOutcome:
     code: str
     reason: str
     retry_after: float | None = None
+    status: int | None = None
 
     @property
     def throttled(self) -> bool:
         # 429 says nothing about the credentials: retry later, record nothing.
-        return self.retry_after is not None and "HTTP 429" in self.reason
+        return self.status == THROTTLED_STATUS
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ def outcomes_of(checks: Iterable[Any]) -> list[HostOutcome]:
             success=c.result.success,
             code=c.result.code,
             reason=c.result.reason,
-            retry_after=getattr(c.result, "retry_after", None),
+            retry_after=c.result.retry_after,
+            status=c.result.status,
         )
         for c in checks
     ]

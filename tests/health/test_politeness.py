@@ -101,6 +101,48 @@ def test_a_429_sets_the_host_backoff_and_defers_without_recording_a_failure(
     assert secret.next_check_at.timestamp() >= resting
 
 
+def test_a_429_from_the_token_server_is_a_throttle_too(registry_settings, make_secret):
+    """Recognised by its status code wherever it comes from, not by a reason's words."""
+
+    def respond(handler):
+        if handler.path.startswith("/token"):
+            return 429, {}, b""  # no Retry-After: our own backoff applies
+        realm = f"http://{server.host}/token"
+        return 401, {"WWW-Authenticate": f'Bearer realm="{realm}",service="registry"'}, b""
+
+    server = ScriptedServer(respond)
+    try:
+        registry_settings(server.host)
+        secret = make_secret(server.host)
+        outcome = health.health_check_secret(secret.pk)
+    finally:
+        server.close()
+    assert outcome.state == "deferred"
+    assert [r["path"].split("?")[0] for r in server.requests] == ["/v2/", "/token"]
+    secret.refresh_from_db()
+    assert (secret.health_status, secret.consecutive_failures) == (HealthStatus.UNKNOWN, 0)
+    assert hostlimits.backoff_until([server.host]) is not None
+
+
+def test_a_failure_whose_reason_mentions_429_is_still_a_failure():
+    failing = health.HostOutcome(
+        host="r.example",
+        success=False,
+        code="REGISTRY_ERROR",
+        reason="r.example answered HTTP 429 to the ping.",
+        retry_after=0.0,
+        status=503,
+    )
+    throttled = health.HostOutcome(
+        host="r.example",
+        success=False,
+        code="REGISTRY_ERROR",
+        reason="",
+        status=429,
+    )
+    assert (failing.throttled, throttled.throttled) == (False, True)
+
+
 def test_a_5xx_counts_as_a_failure_and_makes_the_host_rest(registry_settings, make_secret):
     server = ScriptedServer(lambda handler: (503, {}, b""))
     try:

@@ -49,11 +49,13 @@ def _unexpected(registry: Registry, reply: Reply, doing: str) -> Stop:
         return Stop(
             REGISTRY_ERROR,
             f"{registry.host} does not serve the Registry HTTP API v2 (/v2/ answered 404).",
+            status=reply.status,
         )
     return Stop(
         REGISTRY_ERROR,
         f"{registry.host} answered HTTP {reply.status} to the {doing}.",
         retry_after(reply),
+        status=reply.status,
     )
 
 
@@ -105,6 +107,7 @@ def check_credentials(
                 AUTH_ACCESS_DENIED,
                 f"{registry.host} rejected the credentials (HTTP {reply.status}): "
                 "check the username and password or token.",
+                status=reply.status,
             )
         raise _unexpected(registry, reply, "login")
 
@@ -175,15 +178,19 @@ def check_image(
                 f"Authenticated to {registry.host}, but not allowed to pull {path}."
                 if authenticated
                 else f"{registry.host} does not allow pulling {path} without credentials.",
+                status=reply.status,
             )
         if reply.status in (401, 403):
             raise Stop(
                 denied,
                 f"{registry.host} does not allow pulling {path} {who} "
                 f"(HTTP {reply.status}); the repository may also not exist.",
+                status=reply.status,
             )
         if reply.status == 404:
-            raise Stop(not_found, f"{shown} was not found on {registry.host}.")
+            raise Stop(
+                not_found, f"{shown} was not found on {registry.host}.", status=reply.status
+            )
         raise _unexpected(registry, reply, "manifest request")
 
     return run(registry.host, options, credential, flow, deadline)

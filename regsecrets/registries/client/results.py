@@ -52,6 +52,9 @@ class VerificationResult:
     # Seconds the registry asked us to wait (429 or 5xx, from Retry-After; 0 when it
     # named none), so schedulers can back off; None when the answer was not a throttle.
     retry_after: float | None = None
+    # The HTTP status of the registry's answer that ended a failed check, when an
+    # answer did (None on success, timeouts, DNS or TLS failures, refused addresses).
+    status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,16 @@ class ClientOptions:
 class Stop(Exception):
     """Ends a check early with a result; raised from deep inside the flow."""
 
-    def __init__(self, code: str, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        reason: str,
+        retry_after: float | None = None,
+        *,
+        status: int | None = None,
+    ) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
         self.retry_after = retry_after
+        self.status = status

@@ -110,7 +110,7 @@ def _run_in_slot(
         result = flow(session)
     except Stop as stop:
         result = VerificationResult(
-            False, stop.code, stop.reason, registry_host, stop.retry_after
+            False, stop.code, stop.reason, registry_host, stop.retry_after, stop.status
         )
     except AddressForbidden as exc:
         result = VerificationResult(

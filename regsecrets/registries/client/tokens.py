@@ -113,12 +113,13 @@ def _obtain_token(
                 f"The token server {realm_host} refused anonymous access "
                 f"(HTTP {reply.status}): this registry needs credentials."
             )
-        raise Stop(denied, reason)
+        raise Stop(denied, reason, status=reply.status)
     if reply.status != 200:
         raise Stop(
             REGISTRY_ERROR,
             f"The token server {realm_host} answered HTTP {reply.status}.",
             retry_after(reply),
+            status=reply.status,
         )
     return _token_from(reply)
 
