@@ -357,7 +357,6 @@ def secret_search(request: OrgRequest) -> JsonResponse:
     found = selectors.secret_search(organization=request.organization, query=query)
     return JsonResponse(
         {
-            "query": query,
             "limit": selectors.SEARCH_LIMIT,
             "secrets": [{"id": str(s.pk), "label": secret_label(s)} for s in found],
         }
