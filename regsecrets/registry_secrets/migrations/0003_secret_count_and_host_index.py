@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_user_email_unique_ci'),
+        ('accounts', '0001_initial'),
         ('registry_secrets', '0002_health'),
     ]
 
