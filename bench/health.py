@@ -2,12 +2,14 @@
 
 Measures, against Debian's docker-registry (htpasswd) on loopback:
 
-1. checks per second of one worker (threads pool, concurrency 8) working through N
+1. checks per second of one worker (concurrency 8, Celery's default prefork pool as
+   `make worker` runs it, or --pool threads) working through N
    due secrets, against a bare loop calling the verification client with the same
    concurrency (goal: at least 0.8x), paired round by round (the median is reported);
 2. the due query's plan and time at 10,000 and 100,000 secrets (goal: flat, the
    next_check_at index used);
-3. the worker's memory growth over the N checks (goal: under 50 MB).
+3. the worker's memory growth over the N checks (goal: under 50 MB), the worker and
+   its pool's processes together.
 
 It creates its own PostgreSQL database (regsecrets_bench_health, or
 BENCH_DATABASE_URL) and uses Redis database 14 (BENCH_REDIS_URL), flushing only that.
@@ -19,7 +21,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import cProfile
+import datetime
+import io
 import os
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -46,6 +52,9 @@ os.environ.update(
         "REGSECRETS_HEALTH_HOST_CONCURRENCY": "8",
         "REGSECRETS_LOG_LEVEL": "WARNING",
         "EMAIL_URL": "dummymail://",
+        # The bench process shares the worker's cache, so its in-process profile pays
+        # the same Redis round trips (host backoff, host slots) as the worker does.
+        "REDIS_URL": REDIS_URL,
     }
 )
 
@@ -57,8 +66,10 @@ django.setup()
 import psycopg  # noqa: E402
 import redis  # noqa: E402
 from celery import Celery  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from regsecrets.accounts.models import Organization  # noqa: E402
@@ -142,9 +153,9 @@ def bare_loop(host: str, count: int, concurrency: int) -> float:
 
 
 class Worker:
-    """One Celery worker process (threads pool) checking due secrets from Redis."""
+    """One Celery worker (its pool chosen by --pool) checking due secrets from Redis."""
 
-    def __init__(self, host: str, count: int, concurrency: int) -> None:
+    def __init__(self, host: str, count: int, concurrency: int, pool: str) -> None:
         self.count = count
         self.redis = redis.Redis.from_url(REDIS_URL)
         self.redis.flushdb()
@@ -165,7 +176,7 @@ class Worker:
                 "-A",
                 "regsecrets",
                 "worker",
-                "--pool=threads",
+                f"--pool={pool}",
                 f"--concurrency={concurrency}",
                 "--loglevel=WARNING",
                 "--without-gossip",
@@ -181,11 +192,23 @@ class Worker:
         self.client = Celery(broker=REDIS_URL)
 
     def rss_mb(self) -> float:
-        return _rss_mb(self.process.pid)
+        """The resident memory of the worker and its pool's child processes."""
+        pids, total = [self.process.pid], 0.0
+        while pids:
+            pid = pids.pop()
+            total += _rss_mb(pid)
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            if children.exists():
+                pids.extend(int(c) for c in children.read_text().split())
+        return total
 
-    def run_all(self) -> float:
-        """Checks per second for one pass over every secret, all due at once."""
-        Secret.objects.update(checked_at=None, next_check_at=timezone.now())
+    def run_all(self, limit: int | None = None) -> float:
+        """Checks per second for one pass over every secret (or the first ``limit``),
+        all due at once."""
+        now = timezone.now()
+        Secret.objects.update(next_check_at=now + datetime.timedelta(days=1))
+        due = Secret.objects.order_by("pk").values_list("pk", flat=True)[: limit or self.count]
+        count = Secret.objects.filter(pk__in=list(due)).update(checked_at=None, next_check_at=now)
         started = time.perf_counter()
         self.client.send_task("regsecrets.registry_secrets.tasks.enqueue_due_checks")
         deadline = time.monotonic() + 1800
@@ -196,7 +219,7 @@ class Worker:
         elapsed = time.perf_counter() - started
         failing = Secret.objects.exclude(health_code="").count()
         assert failing == 0, f"{failing} checks failed; see {self.log.name}"
-        return self.count / elapsed
+        return count / elapsed
 
     def stop(self) -> None:
         self.process.terminate()
@@ -204,15 +227,15 @@ class Worker:
         self.redis.flushdb()
 
 
-def paired_rounds(host: str, count: int, concurrency: int, rounds: int) -> None:
+def paired_rounds(host: str, count: int, concurrency: int, rounds: int, pool: str) -> None:
     """Bare loop and worker pass in turn, round by round, so load shared with other
     work on the machine falls on both sides of each ratio alike."""
-    worker = Worker(host, count, concurrency)
+    worker = Worker(host, count, concurrency, pool)
     try:
-        worker.run_all()  # warm-up: imports, connections, the first pass of every code path
+        worker.run_all(limit=500)  # warm-up: imports, connections, every code path once
         rss = [worker.rss_mb()]
         ratios = []
-        print(f"secrets: {count:,}, concurrency {concurrency}, {rounds} paired rounds")
+        print(f"secrets: {count:,}, {pool} pool, concurrency {concurrency}, {rounds} paired rounds")
         for n in range(1, rounds + 1):
             bare = bare_loop(host, count, concurrency)
             rate = worker.run_all()
@@ -231,6 +254,50 @@ def paired_rounds(host: str, count: int, concurrency: int, rounds: int) -> None:
         )
     finally:
         worker.stop()
+
+
+def profile(host: str, count: int) -> None:
+    """Where a scheduled check's time goes, beside a bare client check: one at a time
+    in this process (no thread contention), SQL queries and Redis commands counted,
+    and the application's functions by cumulative time."""
+    settings.REGSECRETS_INSECURE_REGISTRIES = host
+    r = redis.Redis.from_url(REDIS_URL)
+    options = ClientOptions(timeout=10, allow_private=True, insecure_registries=frozenset({host}))
+    auth = base64.b64encode(b"alice:alice-pw").decode()
+    config = {"auths": {host: {"username": "alice", "password": "alice-pw", "auth": auth}}}
+    ids = list(Secret.objects.order_by("pk").values_list("pk", flat=True)[:count])
+    Secret.objects.filter(pk__in=ids).update(checked_at=None)
+
+    def timed(label: str, step) -> tuple[float, float, pstats.Stats]:
+        commands = int(r.info("stats")["total_commands_processed"])
+        prof = cProfile.Profile()
+        with CaptureQueriesContext(connection) as queries:
+            wall, cpu = time.perf_counter(), time.process_time()
+            prof.enable()
+            for n in range(count):
+                step(n)
+            prof.disable()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        redis_commands = int(r.info("stats")["total_commands_processed"]) - commands - 1
+        print(
+            f"{label}: {wall / count * 1000:.2f} ms wall, {cpu / count * 1000:.2f} ms CPU per "
+            f"check; {len(queries) / count:.1f} SQL queries and {redis_commands / count:.1f} "
+            "Redis commands per check"
+        )
+        return wall, cpu, pstats.Stats(prof)
+
+    print(f"\nprofile: {count} checks one at a time in one process")
+    timed(
+        "bare client check",
+        lambda n: check_credentials(host, credential_for_key(config, host), options=options),
+    )
+    _, _, stats = timed("scheduled check ", lambda n: health.health_check_secret(ids[n]))
+    out = io.StringIO()
+    stats.stream = out  # type: ignore[attr-defined]
+    stats.sort_stats("cumulative").print_stats(
+        r"regsecrets/(registry_secrets|crypto|registries)", 18
+    )
+    print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[-4000:])
 
 
 def due_query(sizes: list[int], host: str) -> None:
@@ -269,6 +336,15 @@ def main() -> None:
     parser.add_argument("--secrets", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--pool",
+        default="prefork",
+        choices=["prefork", "threads"],
+        help="the worker's pool: prefork is what `celery worker` (and make worker) runs",
+    )
+    parser.add_argument(
+        "--profile", type=int, default=500, metavar="N", help="profile N checks first (0: skip)"
+    )
     parser.add_argument("--due-sizes", default="10000,100000")
     args = parser.parse_args()
 
@@ -282,7 +358,9 @@ def main() -> None:
     try:
         call_command("migrate", verbosity=0)
         _fill(args.secrets, registry.host, "alice-pw")
-        paired_rounds(registry.host, args.secrets, args.concurrency, args.rounds)
+        if args.profile:
+            profile(registry.host, min(args.profile, args.secrets))
+        paired_rounds(registry.host, args.secrets, args.concurrency, args.rounds, args.pool)
         due_query([int(s) for s in args.due_sizes.split(",") if s], registry.host)
         connections.close_all()
     finally:

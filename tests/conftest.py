@@ -46,6 +46,14 @@ def _test_settings(settings, tmp_path):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch):
+    """No test reaches AWS: boto3 goes to a closed loopback port (a quick
+    MINT_UNREACHABLE) unless the test points it at the moto server (``aws_env``)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     counter = {"n": 0}

@@ -93,6 +93,15 @@ def email_taken(email: str) -> bool:
     return bool(email) and get_user_model().objects.filter(email__iexact=email).exists()
 
 
+def username_taken(username: str) -> bool:
+    """Whether an account uses ``username`` in any case.
+
+    The database has the last word: migration accounts 0003 adds a unique index on
+    LOWER(username).
+    """
+    return get_user_model().objects.filter(username__iexact=username).exists()
+
+
 @transaction.atomic
 def user_signup(*, username: str, email: str, password: str, request: HttpRequest | None = None):
     """Create the user and their personal organization.
@@ -103,7 +112,7 @@ def user_signup(*, username: str, email: str, password: str, request: HttpReques
     user_model = get_user_model()
     email = email.strip()
     errors: dict[str, list[ValidationError]] = {}
-    if user_model.objects.filter(username=username).exists():
+    if username_taken(username):
         errors["username"] = [ValidationError(USERNAME_TAKEN, code="unique")]
     if email_taken(email):
         errors["email"] = [ValidationError(EMAIL_TAKEN, code="unique")]
@@ -117,7 +126,7 @@ def user_signup(*, username: str, email: str, password: str, request: HttpReques
     except IntegrityError:
         # Someone took the username or the email between the check and the insert:
         # answer what the check would have answered had it run a moment later.
-        if user_model.objects.filter(username=username).exists():
+        if username_taken(username):
             errors["username"] = [ValidationError(USERNAME_TAKEN, code="unique")]
         if email_taken(email):
             errors["email"] = [ValidationError(EMAIL_TAKEN, code="unique")]

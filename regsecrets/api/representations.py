@@ -34,6 +34,15 @@ def registry_metadata(secret: Secret) -> dict[str, Any]:
         return {"registry_name": host.removesuffix(ACR_SUFFIX), "username": secret.username}
     if provider in ("private_registry", "gitlab_registry"):
         return {"username": secret.username, "url": host}
+    if provider == "aws_ecr_registry":
+        # ACCOUNT.dkr.ecr.REGION.amazonaws.com; the clear username is the access key ID.
+        # role_arn is not a clear column: reveal shows it.
+        registry_id, _, rest = host.partition(".dkr.ecr.")
+        return {
+            "access_key_id": secret.username,
+            "region": rest.split(".", 1)[0],
+            "registry_id": registry_id,
+        }
     if provider == "docker_config":
         return {"hosts": [display_host(h) for h in secret.hosts or []]}
     return {"username": secret.username}

@@ -17,7 +17,16 @@ from regsecrets.core.clientip import client_ip
 
 # Keys whose values are never stored in details, whoever passes them.
 _FORBIDDEN_DETAIL_KEYS = frozenset(
-    {"password", "token", "auth", "identitytoken", "registrytoken", "keyfile_content", "config"}
+    {
+        "password",
+        "token",
+        "auth",
+        "identitytoken",
+        "registrytoken",
+        "keyfile_content",
+        "config",
+        "secret_access_key",
+    }
 )
 
 

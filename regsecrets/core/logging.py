@@ -25,7 +25,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"(?i)([\"']?(?:password|passwd|token|access_token|identitytoken|registrytoken|"
-            r"auth|keyfile_content|private_key|secret)[\"']?\s*[:=]\s*)"
+            r"auth|keyfile_content|private_key|secret|secret_access_key|secretaccesskey|"
+            r"sessiontoken)[\"']?\s*[:=]\s*)"
             r"(\"[^\"]*\"|'[^']*'|[^\s,&}]+)"
         ),
         rf"\g<1>{REDACTED}",

@@ -2,7 +2,7 @@
 
 The browser forms and the /v1 API both call these functions, so the matching rule
 and the audit trail are the same whichever face is used. Matching reads the
-secret's clear ``hosts`` metadata only: nothing is decrypted here.
+secret's clear ``hosts`` metadata only: only the export decrypts.
 
 Lock order (PostgreSQL row locks; SQLite serialises writers): app, then registry
 secret, then service. A service write locks its app and its secret before it
@@ -13,12 +13,15 @@ for services that use it, so one of the two always sees the other.
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
 
 from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
@@ -32,8 +35,9 @@ from regsecrets.registries import (
     hosts_for_image,
     parse_image_reference,
 )
+from regsecrets.registries.minting import MintingError
+from regsecrets.registry_secrets.minting import LongLivedUnavailable, secret_login_config
 from regsecrets.registry_secrets.models import Secret
-from regsecrets.registry_secrets.services import secret_config
 
 
 def _name_errors(name: Any) -> list[str]:
@@ -312,26 +316,51 @@ def service_update(
 
 
 class PullSecretUnavailable(ValueError):
-    """The service has no secret, or none of the secret's registries serves its image."""
+    """The service has no secret, none of the secret's registries serves its image,
+    or no login can be made for it now (a failed mint, or a long-lived login asked of
+    an ECR secret); the message says which."""
 
 
+@dataclass(frozen=True)
+class PullSecret:
+    """A service's pull secret: the Docker config document, and when the minted token
+    in it expires (None: the stored login, which lasts as long as the credential)."""
+
+    config: dict[str, Any] = field(repr=False)
+    expires_at: datetime.datetime | None = None
+
+
+@sensitive_variables("login", "config", "auths")
 def service_pull_secret(
     *,
     service: Service,
     format: str = "dockerconfigjson",
+    long_lived: bool = False,
     actor: User | None = None,
     request: HttpRequest | None = None,
-) -> dict[str, Any]:
+) -> PullSecret:
     """The Docker config document the platform pulls ``service``'s image with.
 
-    Decrypts the secret (one of the three paths that do), keeps only the
-    registries that serve the image, and audits the export. Raises
-    PullSecretUnavailable, or DecryptionError when the ciphertext cannot be opened.
+    Takes the secret's login from ``minting.secret_login_config`` (decrypted in
+    memory; a fresh token for ECR and GCP secrets, or with ``long_lived`` GCP's
+    stored ``_json_key`` login), keeps only the registries that serve the image,
+    and audits the export. Raises PullSecretUnavailable, or DecryptionError when the
+    ciphertext cannot be opened.
     """
     secret = service.registry_secret
     if secret is None:
         raise PullSecretUnavailable(f"Service {service} has no registry secret (public image).")
-    config = secret_config(secret)
+    try:
+        login = secret_login_config(
+            secret=secret, actor=actor, request=request, long_lived=long_lived
+        )
+    except LongLivedUnavailable as exc:
+        raise PullSecretUnavailable(f"Secret “{secret.name}”: {exc}") from None
+    except MintingError as exc:
+        raise PullSecretUnavailable(
+            f"No token could be minted for secret “{secret.name}” ({exc.code}): {exc.reason}"
+        ) from None
+    config = login.config
     try:
         keys = [c.server for c in credentials_for_image(config, service.image)]
     except ValueError as exc:  # a malformed image or document: say which, never what
@@ -341,12 +370,17 @@ def service_pull_secret(
             f"No registry of secret “{secret.name}” serves the image of service {service}."
         )
     auths = config["auths"]
+    details: dict[str, Any] = {"service": str(service), "format": format, "registries": keys}
+    if login.expires_at is not None:
+        details["token_expires_at"] = login.expires_at.isoformat()
+    if long_lived:
+        details["long_lived"] = True
     audit_record(
         action="secret.exported",
         organization=service.organization,
         actor=actor,
         obj=secret,
         request=request,
-        details={"service": str(service), "format": format, "registries": keys},
+        details=details,
     )
-    return {"auths": {key: auths[key] for key in keys}}
+    return PullSecret({"auths": {key: auths[key] for key in keys}}, login.expires_at)

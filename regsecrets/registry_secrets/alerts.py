@@ -124,7 +124,9 @@ def alert_send_email(alert_id: int) -> int:
     """
     with transaction.atomic():
         alert = (
-            HealthAlert.objects.select_for_update()
+            # Only the alert's row: a join under FOR UPDATE would lock the secret and
+            # the organization too, stalling their checks and edits while mail is sent.
+            HealthAlert.objects.select_for_update(of=("self",))
             .select_related("secret", "organization")
             .filter(pk=alert_id)
             .first()

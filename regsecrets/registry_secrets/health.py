@@ -34,8 +34,7 @@ from django.utils import timezone
 
 from regsecrets.audit.services import audit_record
 from regsecrets.celery import app as celery_app
-from regsecrets.crypto import DecryptionError
-from regsecrets.registry_secrets import hostlimits, services, verification
+from regsecrets.registry_secrets import hostlimits, verification
 from regsecrets.registry_secrets.errors import Undecryptable
 from regsecrets.registry_secrets.models import (
     HealthAlert,
@@ -108,15 +107,17 @@ def _verify(
     actor: User | None = None,
     request: HttpRequest | None = None,
     rate_limit: bool = False,
+    now: datetime.datetime | None = None,
 ) -> tuple[list[Any], list[HostOutcome]]:
     """Run the verification use case on ``secret``: (its HostChecks, our outcomes).
 
     The only place this module reaches verification, so that restructuring it
     rewires health here and nowhere else. Manual checks are the use case's
     ``verify_stored_secret`` (audited per check, the actor's rate budget spent when
-    ``rate_limit``); scheduled ones decrypt in memory and check the same hosts
-    without an audit event per check (four a day per secret would drown the
-    activity log); their transitions and alerts are audited. Raises Undecryptable
+    ``rate_limit``); scheduled ones are the same checks (``check_stored_secret``:
+    decrypted in memory, a fresh token for ECR and GCP secrets) without an audit
+    event per check (four a day per secret would drown the activity log); their
+    transitions and alerts are audited, and so is each mint. Raises Undecryptable
     when the document cannot be opened, RateLimited when the budget is spent.
     """
     if manual:
@@ -124,13 +125,9 @@ def _verify(
             secret=secret, actor=actor, request=request, rate_limit=rate_limit
         )
     else:
-        try:
-            config = services.secret_config(secret)
-        except DecryptionError as exc:
-            raise Undecryptable(exc) from exc
-        # As verify_stored_secret: the clear hosts column names what they were stored for.
-        hosts = list(secret.hosts or []) or list(config.get("auths") or {})
-        checks = verification.check_config_hosts(config, hosts)
+        # The same login as the manual check (a fresh token for ECR and GCP secrets;
+        # a failed mint is a failed check), without the per-check audit event.
+        checks = verification.check_stored_secret(secret, now=now)
     return checks, outcomes_of(checks)
 
 
@@ -221,7 +218,7 @@ def health_check_secret(secret_id: Any, *, now: datetime.datetime | None = None)
             _defer(secret.pk, later)
             return CheckOutcome(secret.pk, "deferred")
         try:
-            _, outcomes = _verify(secret)
+            _, outcomes = _verify(secret, now=now)
         except Undecryptable as exc:
             outcomes = [
                 HostOutcome(
@@ -371,8 +368,10 @@ def health_record(
     today = timezone.localdate(now)
     alert: HealthAlert | None = None
     with transaction.atomic():
+        # Only the secret's row: a join under FOR UPDATE would lock the organization's
+        # row as well, so every check of one organization would wait for the others.
         locked = (
-            Secret.objects.select_for_update()
+            Secret.objects.select_for_update(of=("self",))
             .select_related("organization")
             .defer("document")
             .get(pk=secret.pk)

@@ -2,8 +2,10 @@
 
 A secret whose provider mints tokens (Amazon ECR, Google Cloud) keeps its
 long-lived credential sealed in its document like every other; the consumers that
-log in with it (checks, health, exports) ask ``secret_token(secret=...)`` for a
-short-lived login instead of reading the document's password.
+log in with it (checks, health, exports) never read the document's login: they ask
+``secret_login_config(secret=...)``, the one place a stored secret becomes the
+Docker config to log in with (the stored one, or ``secret_token``'s short-lived
+login for these providers). ``input_login_config`` does the same for typed input.
 
 The cache
     Django's cache (Redis when REDIS_URL is set, so every worker shares it). The
@@ -33,12 +35,11 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import BaseCache, caches
 from django.http import HttpRequest
@@ -48,6 +49,7 @@ from django.views.decorators.debug import sensitive_variables
 from regsecrets.audit.services import audit_record
 from regsecrets.crypto.aead import seal, unseal
 from regsecrets.crypto.errors import DecryptionError
+from regsecrets.registries import ProviderResult, build_docker_config
 from regsecrets.registries.minting import (
     MINT_INVALID_KEY,
     MINT_TIMEOUT,
@@ -56,18 +58,24 @@ from regsecrets.registries.minting import (
     mint_ecr_token,
     mint_gcp_token,
 )
+from regsecrets.registry_secrets.client_options import client_options
 from regsecrets.registry_secrets.models import Secret
-from regsecrets.registry_secrets.services import secret_fields
+from regsecrets.registry_secrets.services import secret_config, secret_fields
 
 __all__ = [
     "AWS_ECR_PROVIDER",
     "FAILURE_SECONDS",
     "GCP_PROVIDER",
+    "LoginConfig",
+    "LongLivedUnavailable",
     "MintOptions",
     "cached_token",
     "credential_fingerprint",
+    "input_login_config",
     "mint_from_fields",
+    "minted_config",
     "refresh_margin",
+    "secret_login_config",
     "secret_mints_tokens",
     "secret_token",
 ]
@@ -94,10 +102,9 @@ class MintOptions:
 
     @classmethod
     def from_settings(cls) -> MintOptions:
-        return cls(
-            timeout=float(settings.REGSECRETS_VERIFY_TIMEOUT),
-            allow_private=bool(settings.REGSECRETS_ALLOW_PRIVATE_REGISTRIES),
-        )
+        # The verification client's reading of the same settings ("false" is false).
+        client = client_options()
+        return cls(timeout=client.timeout, allow_private=client.allow_private)
 
     @property
     def lock_seconds(self) -> int:
@@ -289,11 +296,14 @@ def cached_token(
     ``on_mint`` / ``on_failure`` run only in the worker that minted (for the audit).
     ``now`` is the clock (tests freeze it); the cache's own expiry follows it too.
     """
-    options = options or MintOptions.from_settings()
     cache = cache or caches["default"]
     now = now or timezone.now()
     key = f"{_PREFIX}:{secret_id}:{fingerprint}"
     aad = _aad(secret_id, fingerprint)
+    found = _read(cache, key, aad, now)
+    if found is not None:  # the common case, kept free of settings parsing
+        return _answer(found)
+    options = options or MintOptions.from_settings()
     lock = f"{key}:lock"
     deadline = time.monotonic() + options.lock_seconds + 5
     while True:
@@ -380,11 +390,10 @@ def secret_token(
     minter = _MINTERS.get(secret.provider)
     if minter is None:
         raise ValueError(f"{secret.provider} secrets hold their login; they mint no token")
-    options = options or MintOptions.from_settings()
 
     def mint() -> MintedToken:
         fields = secret_fields(secret)
-        return minter(fields, options)
+        return minter(fields, options or MintOptions.from_settings())
 
     def audit(details: dict[str, Any]) -> None:
         audit_record(
@@ -415,3 +424,78 @@ def secret_token(
         on_mint=minted,
         on_failure=failed,
     )
+
+
+# --------------------------------------------------------- the login consumers use
+
+
+class LongLivedUnavailable(ValueError):
+    """A long-lived login was asked of a secret that has none (Amazon ECR)."""
+
+
+# Minting providers whose stored document also holds a long-lived docker login, for
+# platforms that cannot refresh a token (Google's ``_json_key``). ECR has none: its
+# docker passwords are the 12-hour tokens themselves.
+_LONG_LIVED_LOGIN = frozenset({GCP_PROVIDER})
+
+
+@dataclass(frozen=True)
+class LoginConfig:
+    """The Docker config document to log in with; ``expires_at`` is None when the
+    login is the stored one, which lasts as long as the credential does."""
+
+    config: dict[str, Any] = field(repr=False)
+    expires_at: datetime | None = None
+
+    @property
+    def minted(self) -> bool:
+        return self.expires_at is not None
+
+
+def minted_config(token: MintedToken, hosts: Iterable[str]) -> dict[str, Any]:
+    """A Docker config logging in to each of ``hosts`` with ``token``."""
+    return build_docker_config([(host, token.username, token.password) for host in hosts])
+
+
+@sensitive_variables("token")
+def secret_login_config(
+    *,
+    secret: Secret,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    long_lived: bool = False,
+    now: datetime | None = None,
+) -> LoginConfig:
+    """The one place a stored secret becomes the Docker config to log in with.
+
+    A secret holding its login (Docker Hub, GitHub, ...) gives its stored document.
+    An ECR or GCP secret gives a fresh minted token for its hosts (``secret_token``:
+    cached, audited), or, with ``long_lived``, a GCP secret its stored ``_json_key``
+    document. Raises DecryptionError, MintingError (a code and a reason to show),
+    or LongLivedUnavailable (ECR with ``long_lived``).
+    """
+    if secret.provider not in _MINTERS:
+        return LoginConfig(secret_config(secret))
+    if long_lived:
+        if secret.provider not in _LONG_LIVED_LOGIN:
+            raise LongLivedUnavailable(
+                "Amazon ECR has no long-lived docker login: its passwords are tokens "
+                "that expire after 12 hours, so only a fresh token can be exported."
+            )
+        return LoginConfig(secret_config(secret))
+    token = secret_token(secret=secret, actor=actor, request=request, now=now)
+    hosts = list(secret.hosts or []) or ([token.host] if token.host else [])
+    return LoginConfig(minted_config(token, hosts), token.expires_at)
+
+
+@sensitive_variables("result", "token")
+def input_login_config(
+    *, provider: str, result: ProviderResult, options: MintOptions | None = None
+) -> dict[str, Any]:
+    """The same for provider input not saved yet ("Test credentials" on a create or
+    edit form): minted from the typed key (no cache, no audit), or the input's own
+    document. Raises MintingError."""
+    if provider not in _MINTERS:
+        return result.config
+    token = mint_from_fields(provider=provider, fields=result.fields, options=options)
+    return minted_config(token, result.hosts)

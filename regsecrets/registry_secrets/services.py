@@ -39,6 +39,7 @@ from regsecrets.registry_secrets.models import Secret, SecretCount, SecretHost
 # What an edit form or API sends for "keep the stored value" of a credential field.
 _EMPTY = (None, "", b"")
 
+
 class _Keep(enum.Enum):
     KEEP = "keep"
 
@@ -171,6 +172,55 @@ def _count(organization_id: Any, delta: int) -> None:
             f"SET secrets = {table}.secrets + excluded.secrets",
             [organization_id, delta],
         )
+
+
+@sensitive_variables("document", "credentials")
+def _stored_credentials(document: SecretDocument) -> set[str]:
+    """Every credential a stored document holds: its config's and its secret fields'."""
+    credentials = credential_values(document.get("config") or {})
+    try:
+        secret_fields = get_provider(str(document.get("provider") or "")).secret_fields
+    except KeyError:
+        secret_fields = ()
+    fields = document.get("fields") or {}
+    for name in secret_fields:
+        value = fields.get(name)
+        if isinstance(value, str) and value:
+            credentials.add(value)
+    return credentials
+
+
+def secret_scrub_username(*, secret: Secret, dry_run: bool = False) -> bool:
+    """Clear the display username of a row stored before the rule of ``_display_username``
+    when it is one of the row's own credentials; True when it is (or would be) cleared.
+
+    Rows saved since then never hold one; older rows (a token typed as the username)
+    may, and the clear column is shown on lists, pages, the admin and the API. Locks
+    the row before reading it; audited, without the value. Raises DecryptionError
+    (nothing written) or Secret.DoesNotExist when the row was deleted meanwhile.
+    """
+    with transaction.atomic():
+        locked = (
+            Secret.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .get(pk=secret.pk)
+        )
+        if not locked.username:
+            return False
+        if locked.username not in _stored_credentials(open_document(locked, "document")):
+            return False
+        if dry_run:
+            return True
+        locked.username = ""
+        locked.save(update_fields=["username"])
+        audit_record(
+            action="secret.username_cleared",
+            organization=locked.organization,
+            obj=locked,
+            details={"reason": "the username was one of the secret's credentials"},
+        )
+    secret.username = ""
+    return True
 
 
 def _apply(secret: Secret, provider_key: str, result: Any) -> None:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -42,6 +43,8 @@ from regsecrets.registries import (
     InvalidImageReference,
     credential_for_key,
     display_host,
+    get_provider,
+    hosts_for_image,
     parse_image_reference,
 )
 from regsecrets.registries.client import (
@@ -51,8 +54,9 @@ from regsecrets.registries.client import (
     check_image,
     deadline_result,
 )
+from regsecrets.registries.minting import MintingError
 from regsecrets.registries.reference import MAX_IMAGE_LENGTH
-from regsecrets.registry_secrets import services
+from regsecrets.registry_secrets import minting, services
 from regsecrets.registry_secrets.client_options import client_options
 from regsecrets.registry_secrets.errors import InvalidInput, NotFound, RateLimited, Undecryptable
 from regsecrets.registry_secrets.models import Secret
@@ -63,6 +67,8 @@ __all__ = [
     "HostCheck",
     "SecretVerification",
     "check_config_hosts",
+    "check_stored_secret",
+    "minting_failed",
     "verify_edit_input",
     "verify_image",
     "verify_new_input",
@@ -173,12 +179,30 @@ def _spend_budget(actor: User | None, rate_limit: bool) -> None:
         raise RateLimited()
 
 
-def _stored_config(secret: Secret) -> dict[str, Any]:
-    """The secret's Docker config, decrypted in memory; Undecryptable if it will not open."""
+@sensitive_variables("login")
+def _stored_login(
+    secret: Secret,
+    *,
+    actor: User | None,
+    request: HttpRequest | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The Docker config to log in with, in memory: the stored login, or a fresh token
+    for a secret that mints them (``minting.secret_login_config``, the one place that
+    decides). Raises Undecryptable if the document will not open, MintingError."""
     try:
-        return services.secret_config(secret)
+        login = minting.secret_login_config(
+            secret=secret, actor=actor, request=request, now=now
+        )
     except DecryptionError as exc:
         raise Undecryptable(exc) from exc
+    return login.config
+
+
+def minting_failed(host: str, error: MintingError) -> VerificationResult:
+    """A failed mint as the check result of ``host``: its code (MINT_DENIED, ...) and
+    our own reason. Nothing was sent to the registry."""
+    return VerificationResult(False, error.code, error.reason, display_host(host))
 
 
 def _audit(
@@ -241,12 +265,34 @@ def verify_stored_secret(
     (``time.monotonic()``) lets a caller bound several secrets together.
     """
     _spend_budget(actor, rate_limit)
-    config = _stored_config(secret)
-    # The clear hosts column names what the credentials were stored for.
-    hosts = list(secret.hosts or []) or list(config.get("auths") or {})
-    checks = check_config_hosts(config, hosts, deadline=deadline)
+    checks = check_stored_secret(secret, actor=actor, request=request, deadline=deadline)
     _audit_checks(secret, checks, actor=actor, request=request)
     return checks
+
+
+@sensitive_variables("config")
+def check_stored_secret(
+    secret: Secret,
+    *,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    deadline: float | None = None,
+    now: datetime | None = None,
+) -> list[HostCheck]:
+    """Log in to each of ``secret``'s hosts with its login (stored or freshly minted).
+
+    No rate budget and no ``secret.verified`` event: ``verify_stored_secret`` adds
+    those for people, and the scheduled health checks call this directly. A mint
+    that fails is every host's result (its MINT_* code), not an exception. Raises
+    Undecryptable. ``now`` is the minting clock (tests freeze it).
+    """
+    try:
+        config = _stored_login(secret, actor=actor, request=request, now=now)
+    except MintingError as exc:
+        return [HostCheck(host, minting_failed(host, exc)) for host in secret.hosts or []]
+    # The clear hosts column names what the credentials were stored for.
+    hosts = list(secret.hosts or []) or list(config.get("auths") or {})
+    return check_config_hosts(config, hosts, deadline=deadline)
 
 
 def verify_stored_secrets(
@@ -291,7 +337,17 @@ def verify_new_input(
     except ValidationError as exc:
         raise InvalidInput.wrap(exc) from None
     _spend_budget(actor, rate_limit)
-    return check_config_hosts(result.config, result.hosts)
+    return _check_input(get_provider(provider).key, result)
+
+
+@sensitive_variables("result", "config")
+def _check_input(provider_key: str, result: Any) -> list[HostCheck]:
+    """Check typed input's login: its own, or a token minted from the typed key."""
+    try:
+        config = minting.input_login_config(provider=provider_key, result=result)
+    except MintingError as exc:
+        return [HostCheck(host, minting_failed(host, exc)) for host in result.hosts]
+    return check_config_hosts(config, result.hosts)
 
 
 @sensitive_variables("data", "result")
@@ -320,7 +376,7 @@ def verify_edit_input(
     except DecryptionError as exc:
         raise Undecryptable(exc) from exc
     _spend_budget(actor, rate_limit)
-    checks = check_config_hosts(result.config, result.hosts)
+    checks = _check_input(secret.provider, result)
     _audit_checks(secret, checks, actor=actor, request=request)
     return checks
 
@@ -369,8 +425,7 @@ def verify_image(
     image = _valid_image(image, malformed_is_result=malformed_is_result)
     stored = _scoped_secret(organization, secret) if secret else None
     _spend_budget(actor, rate_limit)
-    config = _stored_config(stored) if stored is not None else None
-    result = check_image(image, config, options=client_options())
+    result = _check_image_with(image, stored, actor=actor, request=request)
     if stored is not None:
         _audit(
             stored,
@@ -382,3 +437,29 @@ def verify_image(
             image=image,
         )
     return result
+
+
+@sensitive_variables("config")
+def _check_image_with(
+    image: str, secret: Secret | None, *, actor: User | None, request: HttpRequest | None
+) -> VerificationResult:
+    """``check_image`` with ``secret``'s login. A secret that mints tokens mints only
+    when one of its hosts serves the image (otherwise the pull is anonymous, as it
+    would be with a stored login that does not match), and a failed mint is the
+    result."""
+    config = None
+    if secret is not None:
+        served = _hosts_serving(secret, image)
+        if served or not minting.secret_mints_tokens(secret):
+            try:
+                config = _stored_login(secret, actor=actor, request=request)
+            except MintingError as exc:
+                return minting_failed(served[0], exc)
+    return check_image(image, config, options=client_options())
+
+
+def _hosts_serving(secret: Secret, image: str) -> list[str]:
+    try:
+        return hosts_for_image(secret.hosts or [], image)
+    except InvalidImageReference:
+        return []  # check_image answers MALFORMED without a login

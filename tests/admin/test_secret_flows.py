@@ -39,7 +39,7 @@ def test_an_unknown_provider_goes_back_to_the_choice(admin, org):
 
 
 @pytest.mark.parametrize(
-    "slug", ["github", "azure", "gcp", "docker-config", "docker-hub", "private"]
+    "slug", ["github", "azure", "gcp", "aws-ecr", "docker-config", "docker-hub", "private"]
 )
 def test_add_creates_the_secret_through_the_service(admin, superuser, org, slug):
     data, hosts, username = VALID[slug]
@@ -77,7 +77,7 @@ def test_add_with_an_uploaded_key_file(admin, org):
     assert Secret.objects.get(name="gcp").username == "_json_key"
 
 
-@pytest.mark.parametrize("slug", ["github", "azure", "gcp", "docker-config"])
+@pytest.mark.parametrize("slug", ["github", "azure", "gcp", "aws-ecr", "docker-config"])
 def test_invalid_input_gets_field_errors_and_saves_nothing(admin, org, slug):
     data, field, kept = INVALID[slug]
     response = admin.post(_add_url(org, slug), {"organization": org.pk, "name": "reg", **data})

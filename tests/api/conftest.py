@@ -29,6 +29,13 @@ PROVIDER_PAYLOADS: dict[str, dict[str, str]] = {
     "azure_container_registry": {"registry_name": "acmeregistry", "username": "acme", "password": CANARY},
     "gcp_container_registry": {"keyfile_content": GCP_KEY_B64, "url": "europe-west1-docker.pkg.dev"},
     "private_registry": {"username": "robot", "password": CANARY, "url": "registry.example.com:5000"},
+    # An extension beside Koyeb's keys.
+    "aws_ecr_registry": {
+        "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+        "secret_access_key": "wJalrXUtnFEMI/" + CANARY,
+        "region": "eu-west-1",
+        "registry_id": "123456789012",
+    },
 }
 # The image each provider's secret serves, for service tests.
 PROVIDER_IMAGES = {
@@ -39,6 +46,7 @@ PROVIDER_IMAGES = {
     "azure_container_registry": "acmeregistry.azurecr.io/app:1",
     "gcp_container_registry": "europe-west1-docker.pkg.dev/acme-prod/repo/app:1",
     "private_registry": "registry.example.com:5000/team/app:1",
+    "aws_ecr_registry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:1",
 }
 
 

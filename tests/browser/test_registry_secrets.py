@@ -31,7 +31,7 @@ def test_picker_form_and_list_screenshots(page, browser_org, artifacts_dir, csp_
     expect(page.locator("#empty-state")).to_be_visible()
     page.get_by_role("link", name="Add your first registry secret").click()
     expect(page).to_have_url(re.compile(r"/secrets/new/$"))
-    expect(page.locator("#provider-picker .card")).to_have_count(8)
+    expect(page.locator("#provider-picker .card")).to_have_count(9)
     page.screenshot(path=str(artifacts_dir / "secrets-picker.png"), full_page=True)
 
     page.get_by_role("link", name="Azure Container Registry").click()
@@ -50,6 +50,21 @@ def test_picker_form_and_list_screenshots(page, browser_org, artifacts_dir, csp_
     page.goto("/secrets/")
     expect(page.locator("#secret-table tbody tr")).to_have_count(1)
     page.screenshot(path=str(artifacts_dir / "secrets-list.png"), full_page=True)
+    assert csp_violations == []
+
+
+def test_the_ecr_preview_follows_region_and_account(page, browser_org, csp_violations):
+    page.goto("/secrets/new/aws-ecr/")
+    expect(page.locator("#provider-help")).to_contain_text("ecr:GetAuthorizationToken")
+    page.locator("#id_region").fill("eu-west-1")
+    page.locator("#id_registry_id").fill("123456789012")
+    expect(page.locator("#host-preview")).to_have_text(
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    )
+    page.locator("#id_region").fill("cn-north-1")
+    expect(page.locator("#host-preview")).to_have_text(
+        "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
+    )
     assert csp_violations == []
 
 
@@ -205,7 +220,7 @@ def test_canary_never_comes_back_in_any_page(page, browser_org, csp_violations):
     page.locator("#provider-switch").select_option("docker-config")
     expect(page.locator("#provider-label")).to_have_text("Docker config.json")
     checked = 0
-    for slug in ("docker-hub", "private", "docker-config", "gcp"):
+    for slug in ("docker-hub", "private", "docker-config", "gcp", "aws-ecr"):
         # A failed submission first: the canary must not be echoed into the form.
         page.goto(f"/secrets/new/{slug}/")
         page.locator("#id_name").fill("Bad Name")
@@ -232,5 +247,5 @@ def test_canary_never_comes_back_in_any_page(page, browser_org, csp_violations):
     assert len(fetched) >= 3  # a fragment and some previews
     for body in fetched:
         assert CANARY not in body
-    assert checked == 12
+    assert checked == 15
     assert csp_violations == []

@@ -12,22 +12,31 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import httpx
 import pytest
 
 from regsecrets.crypto.fields import seal_document
-from regsecrets.registry_secrets.minting import AWS_ECR_PROVIDER
+from regsecrets.registries import get_provider
+from regsecrets.registries.minting import mint_ecr_token
 from regsecrets.registry_secrets.models import Secret
 from tests.minting.oauth_endpoint import OAuthTokenEndpoint, ServiceAccountKey
 from tests.verification.conftest import (  # noqa: F401 (fixtures)
+    RunningRegistry,
+    _missing,
+    _start_registry,
+    _stop_registry,
+    basic_header,
     free_port,
+    push_image,
     scripted_server,
     silent_server,
 )
@@ -176,9 +185,37 @@ def service_account(oauth_endpoint) -> ServiceAccountKey:
     return oauth_endpoint.new_key()
 
 
-def make_ecr_secret(org, key, **extra) -> Secret:
-    """An ECR secret row as the coming aws-ecr provider will store it."""
-    fields = {
+def stored_secret(org, slug: str, data: dict, *, host: str | None = None, name: str = "") -> Secret:
+    """A secret row exactly as its provider stores it (validated, sealed, saved).
+
+    With ``host``, the registry host is replaced by a local docker-registry standing
+    in for the cloud one: ACCOUNT.dkr.ecr.REGION.amazonaws.com and gcr.io cannot be
+    served on loopback. Everything else (fields, the stored login or its absence,
+    the clear columns) is the provider's.
+    """
+    provider = get_provider(slug)
+    result = provider.validate(data)
+    hosts, config = list(result.hosts), result.config
+    if host is not None:
+        [entry] = config["auths"].values()
+        hosts, config = [host], {"auths": {host: entry}}
+    secret = Secret(
+        organization=org,
+        name=name or f"{slug}-{Secret.objects.count()}",
+        provider=provider.key,
+        hosts=hosts,
+        username=result.username,
+    )
+    seal_document(
+        secret, "document", {"provider": provider.key, "fields": result.fields, "config": config}
+    )
+    secret.save()
+    return secret
+
+
+def ecr_input(key, **extra) -> dict:
+    """The aws-ecr provider's form input for ``key`` and the test registry."""
+    return {
         "access_key_id": key.access_key_id,
         "secret_access_key": key.secret_access_key,
         "region": REGION,
@@ -186,14 +223,122 @@ def make_ecr_secret(org, key, **extra) -> Secret:
         "role_arn": "",
         **extra,
     }
-    host = f"{REGISTRY_ID}.dkr.ecr.{REGION}.amazonaws.com"
-    secret = Secret(
-        organization=org, name=f"ecr-{Secret.objects.count()}", provider=AWS_ECR_PROVIDER
+
+
+def make_ecr_secret(org, key, *, host: str | None = None, **extra) -> Secret:
+    """An ECR secret row as the aws-ecr provider stores it (see ``stored_secret``)."""
+    return stored_secret(org, "aws-ecr", ecr_input(key, **extra), host=host)
+
+
+def make_gcp_secret(org, key_file: dict, *, host: str | None = None) -> Secret:
+    """A GCP secret row as the gcp provider stores it (see ``stored_secret``)."""
+    return stored_secret(
+        org, "gcp", {"url": "gcr.io", "keyfile_content": json.dumps(key_file)}, host=host
     )
-    secret.hosts = [host]
-    secret.username = "AWS"
-    seal_document(
-        secret, "document", {"provider": AWS_ECR_PROVIDER, "fields": fields, "config": {}}
+
+
+def htpasswd_line(user: str, password: str) -> str:
+    htpasswd = shutil.which("htpasswd")
+    if htpasswd is None:
+        _missing("htpasswd is not installed (apt-get install apache2-utils)")
+    return subprocess.run(
+        [htpasswd, "-Bbn", user, password], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def start_registry_for(directory: Path, *logins: tuple[str, str]) -> RunningRegistry:
+    """A docker-registry whose htpasswd holds exactly ``logins``, with team/app:v1 pushed."""
+    directory.mkdir()
+    (directory / "htpasswd").write_text("\n".join(htpasswd_line(*login) for login in logins) + "\n")
+    running = _start_registry(
+        directory, {"htpasswd": {"realm": "regsecrets-test", "path": str(directory / "htpasswd")}}
     )
-    secret.save()
-    return secret
+    running.extra["directory"] = directory
+    user, password = logins[0]
+    push_image(running.base, "team/app", ["v1"], basic_header(user, password))
+    return running
+
+
+def restart_with_logins(running: RunningRegistry, *logins: tuple[str, str]) -> None:
+    """Rewrite the registry's htpasswd and restart it on the same port and storage: for
+    a login that can only be minted once the registry's host is known."""
+    directory = running.extra["directory"]
+    (directory / "htpasswd").write_text("\n".join(htpasswd_line(*login) for login in logins) + "\n")
+    _stop_registry(running)
+    binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+    with running.log.open("ab") as log_file:
+        running.process = subprocess.Popen(
+            [binary, "serve", str(directory / "config.yml")],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 20
+    while True:
+        if running.process.poll() is not None:
+            raise RuntimeError(f"docker-registry exited:\n{running.log.read_text()}")
+        try:
+            httpx.get(f"{running.base}/v2/", timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("docker-registry did not restart")
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def registry_for(tmp_path):
+    """Start a docker-registry whose htpasswd holds the given (user, password) pairs.
+
+    docker-registry reads htpasswd when it starts, so the test mints first and the
+    registry then accepts exactly those tokens.
+    """
+    started = []
+
+    def start(*logins: tuple[str, str]) -> RunningRegistry:
+        running = start_registry_for(tmp_path / f"registry-{len(started)}", *logins)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        _stop_registry(running)
+
+
+@pytest.fixture(scope="module")
+def ecr_registry(moto_server, tmp_path_factory) -> Iterator[RunningRegistry]:
+    """A docker-registry standing in for REGISTRY_ID's ECR registry: its htpasswd holds
+    the login moto mints for that registry (``AWS`` and the token), learnt by minting
+    once with the engine; the app's own mints then get the same token from moto."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                patch.delenv(name)
+        patch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+        token = mint_ecr_token(
+            access_key_id=moto_server.puller.access_key_id,
+            secret_access_key=moto_server.puller.secret_access_key,
+            region=REGION,
+            registry_id=REGISTRY_ID,
+        )
+    running = start_registry_for(
+        tmp_path_factory.mktemp("ecr") / "registry", (token.username, token.password)
+    )
+    running.extra["token"] = token.password
+    try:
+        yield running
+    finally:
+        _stop_registry(running)
+
+
+@pytest.fixture
+def local_registries(settings):
+    """What an operator of self-hosted registries sets: loopback allowed, these hosts
+    over plain HTTP (the local stand-ins), and a short verification timeout."""
+
+    def allow(*hosts: str) -> None:
+        settings.REGSECRETS_ALLOW_PRIVATE_REGISTRIES = True
+        settings.REGSECRETS_INSECURE_REGISTRIES = frozenset(hosts)
+        settings.REGSECRETS_VERIFY_TIMEOUT = 5.0
+
+    return allow

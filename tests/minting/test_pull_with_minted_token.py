@@ -16,8 +16,6 @@ rather than the ECR/GCR host, which cannot be served locally.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
 
@@ -26,49 +24,9 @@ from regsecrets.registries.client import check_credentials, check_image
 from regsecrets.registry_secrets.minting import secret_token
 from regsecrets.registry_secrets.services import secret_create
 from tests.minting.conftest import make_ecr_secret
-from tests.verification.conftest import (
-    _missing,
-    _start_registry,
-    _stop_registry,
-    basic_header,
-    docker_config,
-    options_for,
-    push_image,
-)
+from tests.verification.conftest import docker_config, options_for
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db]
-
-
-@pytest.fixture
-def registry_for(tmp_path):
-    """Start a docker-registry whose htpasswd holds the given (user, password) pairs."""
-    htpasswd = shutil.which("htpasswd")
-    if htpasswd is None:
-        _missing("htpasswd is not installed (apt-get install apache2-utils)")
-    started = []
-
-    def start(*logins: tuple[str, str]):
-        lines = [
-            subprocess.run(
-                [htpasswd, "-Bbn", user, password], check=True, capture_output=True, text=True
-            ).stdout.strip()
-            for user, password in logins
-        ]
-        directory = tmp_path / f"registry-{len(started)}"
-        directory.mkdir()
-        (directory / "htpasswd").write_text("\n".join(lines) + "\n")
-        running = _start_registry(
-            directory,
-            {"htpasswd": {"realm": "regsecrets-test", "path": str(directory / "htpasswd")}},
-        )
-        started.append(running)
-        user, password = logins[0]
-        push_image(running.base, "team/app", ["v1"], basic_header(user, password))
-        return running
-
-    yield start
-    for running in started:
-        _stop_registry(running)
 
 
 def test_a_minted_ecr_token_logs_in_and_pulls(aws_env, org, registry_for):

@@ -50,6 +50,7 @@ def test_picker_order() -> None:
         "digital-ocean",
         "azure",
         "gcp",
+        "aws-ecr",
         "private",
         "docker-config",
     ]
@@ -64,6 +65,11 @@ def test_picker_order() -> None:
         ("digital_ocean_registry", "digital-ocean", ["password"]),
         ("azure_container_registry", "azure", ["registry_name", "username", "password"]),
         ("gcp_container_registry", "gcp", ["url", "keyfile_content"]),
+        (
+            "aws_ecr_registry",
+            "aws-ecr",
+            ["access_key_id", "secret_access_key", "region", "registry_id", "role_arn"],
+        ),
         ("private_registry", "private", ["url", "username", "password"]),
         ("docker_config", "docker-config", ["config"]),
     ],
@@ -105,7 +111,7 @@ def test_every_provider_is_fully_described(provider: Provider) -> None:
 @pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.slug)
 def test_every_secret_field_is_write_only(provider: Provider) -> None:
     secrets = {f.name for f in provider.fields if f.secret}
-    assert secrets & {"password", "keyfile_content", "config"} == secrets
+    assert secrets & {"password", "keyfile_content", "config", "secret_access_key"} == secrets
     assert secrets, "every provider asks for at least one secret"
 
 
@@ -793,6 +799,17 @@ CANARY_INPUTS = [
         id="private",
     ),
     pytest.param(
+        "aws-ecr",
+        {
+            "access_key_id": CANARY,
+            "secret_access_key": CANARY + " \n x",
+            "region": CANARY,
+            "registry_id": CANARY,
+            "role_arn": CANARY,
+        },
+        id="aws-ecr",
+    ),
+    pytest.param(
         "docker-config",
         {
             "config": json.dumps(
@@ -850,6 +867,25 @@ def test_messages_never_contain_secrets(slug: str, data: dict) -> None:
             id="private",
         ),
         pytest.param("private", {"url": "not a url"}, None, id="private-invalid"),
+        pytest.param(
+            "aws-ecr",
+            {"region": " EU-west-1", "registry_id": "123456789012 "},
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            id="aws-ecr",
+        ),
+        pytest.param(
+            "aws-ecr",
+            {"region": "cn-north-1", "registry_id": "123456789012"},
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+            id="aws-ecr-china",
+        ),
+        pytest.param("aws-ecr", {"region": "eu-west-1"}, None, id="aws-ecr-no-account"),
+        pytest.param(
+            "aws-ecr",
+            {"region": "evil.example.com/x", "registry_id": "123456789012"},
+            None,
+            id="aws-ecr-hostile-region",
+        ),
         pytest.param(
             "docker-config",
             {"config": json.dumps({"auths": {"https://quay.io": {"auth": b64("a:b")}}})},

@@ -21,6 +21,8 @@ GCP_KEY = json.dumps(
     }
 )
 
+ECR_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented example key ID
+
 DOCKER_CONFIG = json.dumps(
     {
         "auths": {
@@ -52,6 +54,17 @@ VALID = {
         ["europe-west1-docker.pkg.dev"],
         "_json_key",
     ),
+    "aws-ecr": (
+        {
+            "access_key_id": ECR_ACCESS_KEY_ID,
+            "secret_access_key": f"wJalrXUtnFEMI/K7MDENG/{CANARY}",
+            "region": "eu-west-1",
+            "registry_id": "123456789012",
+            "role_arn": "",
+        },
+        ["123456789012.dkr.ecr.eu-west-1.amazonaws.com"],
+        ECR_ACCESS_KEY_ID,  # the key's ID is the clear username; its secret never shows
+    ),
     "private": (
         {"url": "registry.example.com:5000", "username": "deploy", "password": CANARY},
         ["registry.example.com:5000"],
@@ -75,6 +88,17 @@ INVALID = {
         {"url": "example.com", "keyfile_content": GCP_KEY},
         "url",
         "example.com",
+    ),
+    "aws-ecr": (
+        {
+            "access_key_id": ECR_ACCESS_KEY_ID,
+            "secret_access_key": CANARY,
+            "region": "eu-west-1",
+            "registry_id": "12345",
+            "role_arn": "",
+        },
+        "registry_id",
+        ECR_ACCESS_KEY_ID,
     ),
     "private": (
         {"url": "registry.example.com", "username": "dep:loy", "password": CANARY},

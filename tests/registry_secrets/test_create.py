@@ -23,6 +23,7 @@ SLUGS = [
     "digital-ocean",
     "azure",
     "gcp",
+    "aws-ecr",
     "private",
     "docker-config",
 ]

@@ -9,12 +9,15 @@ any credential of the document; the sealed document keeps everything.
 from __future__ import annotations
 
 import base64
+import io
 import json
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from regsecrets.accounts.tokens import token_create
+from regsecrets.audit.models import AuditEvent
 from regsecrets.registries import get_provider
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
@@ -166,3 +169,41 @@ def test_username_typed_the_same_as_the_password_is_neither_stored_nor_prefilled
         actor=alice,
     )
     assert secret.username == "deploy"
+
+
+@pytest.mark.parametrize("kind", sorted(DOCUMENTS))
+def test_the_cleanup_command_clears_an_older_rows_credential_username(alice, org, kind):
+    """Rows stored before the rule: the token sits in the clear column until the
+    command, which decrypts each row, finds it among the row's credentials."""
+    secret = secret_create(
+        organization=org,
+        name="legacy",
+        provider="docker_config",
+        data={"config": json.dumps(DOCUMENTS[kind])},
+        actor=alice,
+    )
+    Secret.objects.filter(pk=secret.pk).update(username=TOKEN)  # as an older version stored it
+    keeper = secret_create(
+        organization=org,
+        name="honest",
+        provider="private_registry",
+        data={"url": "registry.example.com", "username": "robot", "password": TOKEN},
+        actor=alice,
+    )
+    out = io.StringIO()
+    call_command("clear_credential_usernames", "--dry-run", stdout=out)
+    assert "would clear 1" in out.getvalue()
+    assert Secret.objects.get(pk=secret.pk).username == TOKEN  # a dry run changes nothing
+
+    out = io.StringIO()
+    call_command("clear_credential_usernames", stdout=out)
+    assert "2 rows with a username read; cleared 1" in out.getvalue()
+    assert Secret.objects.get(pk=secret.pk).username == ""
+    assert Secret.objects.get(pk=keeper.pk).username == "robot"  # not a credential: kept
+    event = AuditEvent.objects.get(action="secret.username_cleared")
+    assert str(event.object_id) == str(secret.pk)
+    assert TOKEN not in json.dumps(event.details) + out.getvalue()
+
+    out = io.StringIO()
+    call_command("clear_credential_usernames", stdout=out)  # idempotent
+    assert "cleared 0" in out.getvalue()

@@ -25,6 +25,7 @@ from regsecrets.accounts.models import Membership, Organization, Role
 from regsecrets.accounts.services import (
     EMAIL_TAKEN,
     SLUG_TAKEN,
+    USERNAME_TAKEN,
     MembershipError,
     membership_add,
     membership_set_role,
@@ -448,6 +449,25 @@ def test_sign_ups_at_once_with_one_email_make_one_account():
         assert get_user_model().objects.filter(email__iexact=f"carol{n}@example.com").count() == 1
         # The loser's transaction left nothing behind: no user, no organization.
         assert Organization.objects.filter(slug__in=[f"carol{n}", f"caz{n}"]).count() == 1
+
+
+def test_sign_ups_at_once_with_one_username_in_two_cases_make_one_account():
+    for _ in range(ATTEMPTS):
+        n = next(_numbers)
+        outcomes = at_once(
+            lambda n=n: user_signup(
+                username=f"erin{n}", email=f"erin{n}@example.com", password=PASSWORD
+            ),
+            lambda n=n: user_signup(
+                username=f"Erin{n}", email=f"erin.b{n}@example.com", password=PASSWORD
+            ),
+        )
+        assert sorted(o.ok for o in outcomes) == [False, True]
+        (refused,) = [o.error for o in outcomes if not o.ok]
+        assert isinstance(refused, ValidationError)
+        assert refused.message_dict == {"username": [USERNAME_TAKEN]}
+        assert get_user_model().objects.filter(username__iexact=f"erin{n}").count() == 1
+        assert Organization.objects.filter(slug__startswith=f"erin{n}").count() == 1
 
 
 def test_sign_up_forms_at_once_with_one_email_get_the_email_field_error():

@@ -3,6 +3,7 @@ and the lookups by API key and URL slug."""
 
 from __future__ import annotations
 
+from .aws_ecr import AwsEcr
 from .azure import Azure
 from .base import Provider
 from .digital_ocean import DigitalOcean
@@ -22,6 +23,7 @@ PROVIDERS: tuple[Provider, ...] = (
     DigitalOcean(),
     Azure(),
     GoogleCloud(),
+    AwsEcr(),
     PrivateRegistry(),
     DockerConfig(),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 from typing import Any
 
@@ -16,13 +17,28 @@ from regsecrets.deploy.services import PullSecretUnavailable, service_pull_secre
 FORMATS = ("dockerconfigjson", "kubernetes")
 
 
-def kubernetes_manifest(*, name: str, config: dict[str, Any]) -> dict[str, Any]:
-    """A Secret of type kubernetes.io/dockerconfigjson carrying ``config``."""
+# When the short-lived token inside stops working (RFC 3339, UTC): what a job that
+# refreshes pull secrets looks at.
+EXPIRY_ANNOTATION = "regsecrets/token-expires-at"
+
+
+def rfc3339(value: datetime.datetime) -> str:
+    return value.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def kubernetes_manifest(
+    *, name: str, config: dict[str, Any], expires_at: datetime.datetime | None = None
+) -> dict[str, Any]:
+    """A Secret of type kubernetes.io/dockerconfigjson carrying ``config``; a minted
+    token's expiry goes in an annotation."""
     encoded = base64.b64encode(json.dumps(config, separators=(",", ":")).encode()).decode("ascii")
+    metadata: dict[str, Any] = {"name": name}
+    if expires_at is not None:
+        metadata["annotations"] = {EXPIRY_ANNOTATION: rfc3339(expires_at)}
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": name},
+        "metadata": metadata,
         "type": "kubernetes.io/dockerconfigjson",
         "data": {".dockerconfigjson": encoded},
     }
@@ -46,11 +62,22 @@ class Command(BaseCommand):
             "--org", metavar="SLUG", help="The organization (required when APP is ambiguous)."
         )
         parser.add_argument("--format", choices=FORMATS, default="dockerconfigjson")
+        parser.add_argument(
+            "--long-lived",
+            action="store_true",
+            help=(
+                "Google Cloud secrets: export the service-account key itself (_json_key) "
+                "instead of a one-hour access token, for platforms that cannot refresh "
+                "pull secrets. Refused for Amazon ECR, whose logins are 12-hour tokens."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         service = self._service(options["target"], options.get("org"))
         try:
-            config = service_pull_secret(service=service, format=options["format"])
+            pull = service_pull_secret(
+                service=service, format=options["format"], long_lived=options["long_lived"]
+            )
         except PullSecretUnavailable as exc:
             raise CommandError(str(exc))
         except DecryptionError as exc:
@@ -58,11 +85,15 @@ class Command(BaseCommand):
             raise CommandError(f"The secret “{name}” of {service} cannot be decrypted: {exc}")
         if options["format"] == "kubernetes":
             document: dict[str, Any] = kubernetes_manifest(
-                name=manifest_name(service), config=config
+                name=manifest_name(service), config=pull.config, expires_at=pull.expires_at
             )
         else:
-            document = config
+            document = pull.config
         self.stdout.write(json.dumps(document, indent=2))
+        if pull.expires_at is not None:
+            # Beside the document, not in it: stdout stays the document alone.
+            expiry = rfc3339(pull.expires_at)
+            self.stderr.write(f"The token in this pull secret expires at {expiry}.")
 
     def _service(self, target: str, org_slug: str | None) -> Service:
         app_name, sep, service_name = target.partition("/")
