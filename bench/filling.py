@@ -18,8 +18,8 @@ from django.db import connection, transaction
 HOSTS = ["ghcr.io", "registry.gitlab.com", "quay.io", "registry.example.com", "cr.example.org"]
 
 
-def ensure_owner():
-    """The bench user, organization and an API token (raw); created once."""
+def ensure_owner(slug: str = "bench"):
+    """The bench user, organization and an API token (raw); created once per slug."""
     from django.contrib.auth import get_user_model
 
     from regsecrets.accounts.models import Organization
@@ -27,11 +27,11 @@ def ensure_owner():
     from regsecrets.accounts.tokens import token_create
 
     user_model = get_user_model()
-    user = user_model.objects.filter(username="bench").first()
+    user = user_model.objects.filter(username=slug).first()
     if user is None:
-        user = user_model.objects.create_user("bench", password="bench-password-x")
-        organization_create(name="Bench", slug="bench", owner=user)
-    org = Organization.objects.get(slug="bench")
+        user = user_model.objects.create_user(slug, password="bench-password-x")
+        organization_create(name=slug.title(), slug=slug, owner=user)
+    org = Organization.objects.get(slug=slug)
     _, raw = token_create(user=user, organization=org, name=f"bench-{uuid.uuid4().hex[:6]}")
     return user, org, raw
 
