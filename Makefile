@@ -5,18 +5,29 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint typecheck migrate superuser clean bench worker
+.PHONY: run test lint typecheck migrate superuser clean bench worker lock
 
-# Reinstall only when a requirements file changes.
+# Reinstall only when a requirements file changes. Every file pip downloads must
+# match a hash in the requirements file (`make lock` writes them).
 $(BIN)/.runtime-installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(BIN)/.dev-installed: requirements.txt requirements-dev.txt $(BIN)/.runtime-installed
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
+
+# Recompile the hashed requirements from requirements.in and requirements-dev.in after
+# changing either. Pins already in the .txt files are kept unless the .in files ask
+# otherwise; `make lock LOCK_ARGS=--upgrade` moves every dependency to its latest
+# allowed release.
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: $(BIN)/.dev-installed
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 run: $(BIN)/.runtime-installed
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --no-input

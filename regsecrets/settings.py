@@ -49,7 +49,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost, so that they see every response, whichever layer produced it.
+    # Request id, log context and request metrics for everything below.
+    "regsecrets.core.observe.RequestObservationMiddleware",
+    # /healthz, /readyz and /metrics answer before the Host header is checked.
+    "regsecrets.core.probes.ProbeMiddleware",
+    # Outermost of the rest, so that they see every response, whichever layer produced it.
     "regsecrets.core.middleware.NoStoreMiddleware",
     "regsecrets.api.fallback.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -83,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "regsecrets.accounts.context_processors.organizations",
+                "regsecrets.core.context_processors.version",
             ],
         },
     },
@@ -171,7 +176,7 @@ SECURE_HSTS_PRELOAD = not DEBUG and env_bool("DJANGO_HSTS_PRELOAD", True)
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health checks and local probes come over plain HTTP from the proxy's side.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Error reports cleanse credentials in debug too (Django's own filter switches
 # itself off when DEBUG is on); see regsecrets.core.debugfilter.
@@ -222,6 +227,9 @@ REGSECRETS_INSECURE_REGISTRIES = frozenset(env_list("REGSECRETS_INSECURE_REGISTR
 # Web "Test credentials" / "Verify image" actions per user per minute (0: no limit).
 REGSECRETS_VERIFY_RATE_LIMIT = int(env("REGSECRETS_VERIFY_RATE_LIMIT", "30") or 30)
 REGSECRETS_API_TOKEN_FAILURE_LIMIT = int(env("REGSECRETS_API_TOKEN_FAILURE_LIMIT", "20") or 20)
+
+# Prometheus scrapes /metrics with "Authorization: Bearer <this>"; empty turns it off (404).
+REGSECRETS_METRICS_TOKEN = env("REGSECRETS_METRICS_TOKEN", "") or ""
 
 REDIS_URL = env("REDIS_URL") or ""
 # Every key is prefixed and versioned per deployment, so two deployments (or a test
@@ -308,11 +316,26 @@ CELERY_BEAT_SCHEDULE = {
 
 # Records are redacted when they are made (regsecrets.core.logging, installed by
 # the core app), so every handler, this one included, sees redacted text.
+# REGSECRETS_LOG_FORMAT=json writes one JSON object per line (timestamp, level, logger,
+# message, request_id, user_id, organization_id, exc_info), for log collectors.
+REGSECRETS_LOG_FORMAT = (env("REGSECRETS_LOG_FORMAT", "plain") or "plain").strip().lower()
+if REGSECRETS_LOG_FORMAT not in ("plain", "json"):
+    raise ValueError(f"REGSECRETS_LOG_FORMAT must be plain or json, not {REGSECRETS_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_context": {"()": "regsecrets.core.logging.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "regsecrets.core.logging.RedactingJsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": REGSECRETS_LOG_FORMAT,
+            "filters": ["request_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("REGSECRETS_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -321,5 +344,15 @@ LOGGING = {
         "botocore": {"level": "INFO"},
         "boto3": {"level": "INFO"},
         "google.auth": {"level": "INFO"},
+        # Every line JSON: Django's own handlers (its debug console, runserver's request
+        # lines) would print plain text beside ours, so their records go to the root's.
+        **(
+            {
+                "django": {"level": "INFO", "propagate": True},
+                "django.server": {"level": "INFO", "propagate": True},
+            }
+            if REGSECRETS_LOG_FORMAT == "json"
+            else {}
+        ),
     },
 }

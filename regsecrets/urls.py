@@ -9,6 +9,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", core_views.metrics, name="metrics"),
     path("", include("regsecrets.accounts.urls")),
     path("secrets/", include("regsecrets.registry_secrets.urls")),
     path("", include("regsecrets.deploy.urls")),

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class CoreConfig(AppConfig):
@@ -15,3 +18,6 @@ class CoreConfig(AppConfig):
 
         install_record_redaction()
         register_address_lookups()
+        if getattr(settings, "REGSECRETS_LOG_FORMAT", "plain") == "json":
+            # Python's warnings go through logging too, so that every line is JSON.
+            logging.captureWarnings(True)

@@ -7,6 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
+# /metrics answers anyone holding the bearer token: it must not be guessable.
+MIN_METRICS_TOKEN_LENGTH = 32
+
 
 @register(Tags.security, deploy=False)
 def check_production_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
@@ -54,4 +57,15 @@ def check_production_settings(app_configs: Any = None, **kwargs: Any) -> list[Er
                     id="regsecrets.E013",
                 )
             )
+    token = str(getattr(settings, "REGSECRETS_METRICS_TOKEN", "") or "")
+    if token and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        errors.append(
+            Error(
+                f"REGSECRETS_METRICS_TOKEN is shorter than {MIN_METRICS_TOKEN_LENGTH} characters.",
+                hint="Use a long random token, e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+                "or leave it empty to turn /metrics off.",
+                id="regsecrets.E014",
+            )
+        )
     return errors

@@ -6,12 +6,23 @@ libraries and exception messages that might (request bodies, headers, URLs).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject, empty
+from pythonjsonlogger.json import JsonFormatter
+
 REDACTED = "[redacted]"
+
+# The request being served by this thread or task, set by
+# core.observe.RequestObservationMiddleware for the records made while it runs.
+current_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
+    "regsecrets_current_request", default=None
+)
 
 # (pattern, replacement): each keeps the label it matched and drops the value.
 _RULES: list[tuple[re.Pattern[str], str]] = [
@@ -124,3 +135,84 @@ def install_record_redaction() -> None:
 
     _INSTALLED["factory"] = factory
     logging.setLogRecordFactory(factory)
+
+
+# ------------------------------------------------------------ request context
+
+
+def _loaded_user_id(request: HttpRequest) -> Any:
+    """The signed-in user's id, only if the request already loaded the user.
+
+    AuthenticationMiddleware's user is lazy; a log record must not be what loads
+    it (a query, perhaps during the very database outage being logged).
+    """
+    user: Any = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        user = None if user._wrapped is empty else user._wrapped
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user.pk
+
+
+class RequestContextFilter(logging.Filter):
+    """Give each record ``request_id``, ``user_id`` and ``organization_id`` (or None).
+
+    The values come from the request this thread is serving, as far as the request
+    knows them when the record is made (no query is made for them).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = current_request.get()
+        organization = request.__dict__.get("organization") if request is not None else None
+        record.request_id = getattr(request, "request_id", None)
+        record.user_id = _loaded_user_id(request) if request is not None else None
+        record.organization_id = getattr(organization, "pk", None)
+        return True
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """One JSON object per line with a fixed set of keys, every text redacted.
+
+    Only these keys are written, never a record's other attributes: ``extra=``
+    values (Django's own loggers pass the request object) are not redacted where
+    the record is made, so they are left out rather than trusted.
+    """
+
+    KEYS = (
+        "timestamp",
+        "level",
+        "logger",
+        "message",
+        "request_id",
+        "user_id",
+        "organization_id",
+        "exc_info",
+        "stack_info",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("fmt", ["levelname", "name", "message"])
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", True)
+        super().__init__(*args, **kwargs)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        for key in ("request_id", "user_id", "organization_id"):
+            log_data[key] = getattr(record, key, None)
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        # The request keys are always there (null outside a request), the rest when set.
+        always = ("request_id", "user_id", "organization_id")
+        kept = {
+            key: log_data.get(key)
+            for key in self.KEYS
+            if key in always or log_data.get(key) is not None
+        }
+        for key in ("message", "exc_info", "stack_info"):
+            value = kept.get(key)
+            if isinstance(value, str):
+                kept[key] = redact(value)
+        return kept

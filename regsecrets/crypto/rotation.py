@@ -181,6 +181,16 @@ class _Writer:
             cursor.executemany(self.sql, params)
 
 
+def rows_to_scan(
+    targets: list[tuple[type[models.Model], EncryptedTextField]] | None = None,
+) -> int:
+    """How many rows ``rotate_all`` will read (one COUNT per column), for its progress."""
+    return sum(
+        model._base_manager.count()
+        for model, _enc_field in (encrypted_fields() if targets is None else targets)
+    )
+
+
 def rotate_all(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,

@@ -97,3 +97,21 @@ def totals(statuses: list[FieldStatus]) -> tuple[Counter[str], Counter[str]]:
         ciphertexts.update(status.ciphertexts)
         failed.update(status.undecryptable)
     return ciphertexts, failed
+
+
+def rows_pending_rotation(active_kid: str) -> dict[str, int]:
+    """Per encrypted column: rows whose clear key id column names another key.
+
+    Cheap enough for every metrics scrape (one COUNT per column, on the indexed key
+    id column; nothing decrypted). Columns without a key id column are left out.
+    ``rotate_encryption_keys`` brings each count to 0.
+    """
+    pending: dict[str, int] = {}
+    for model, enc_field in encrypted_fields():
+        if not enc_field.kid_field:
+            continue
+        rows = model._base_manager.filter(**{f"{enc_field.name}__isnull": False}).exclude(
+            **{f"{enc_field.kid_field}__in": [active_kid, ""]}
+        )
+        pending[f"{model._meta.label}.{enc_field.name}"] = rows.count()
+    return pending

@@ -28,6 +28,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from regsecrets.accounts.models import MANAGER_ROLES, Membership
 from regsecrets.audit.services import audit_record
+from regsecrets.core import metrics
 from regsecrets.crypto.fields import open_document, seal_document
 from regsecrets.registries.client.transport import tls_context
 from regsecrets.registries.netguard import GuardedBackend
@@ -149,6 +150,8 @@ def alert_send_email(alert_id: int) -> int:
                 "recipients": len(recipients),
             },
         )
+    if recipients:
+        metrics.record_alert_sent(channel="email", kind=alert.kind)
     return len(recipients)
 
 
@@ -303,4 +306,6 @@ def webhook_deliver(alert_id: int) -> bool:
                 obj=alert.secret,
                 details={"channel": "webhook", "alert": alert.kind, "status": status},
             )
+    if updated:
+        metrics.record_alert_sent(channel="webhook", kind=alert.kind)
     return bool(updated)

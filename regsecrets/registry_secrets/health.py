@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from regsecrets.audit.services import audit_record
 from regsecrets.celery import app as celery_app
+from regsecrets.core import metrics
 from regsecrets.registry_secrets import hostlimits, verification
 from regsecrets.registry_secrets.errors import Undecryptable
 from regsecrets.registry_secrets.models import (
@@ -201,8 +202,14 @@ def health_check_secret(secret_id: Any, *, now: datetime.datetime | None = None)
 
     A host in backoff or at its concurrency cap defers the check (rescheduled, not
     hammered); a 429 sets the host's backoff and defers; a 5xx sets the backoff
-    and counts as a failed check.
+    and counts as a failed check. Each outcome is counted in the metrics.
     """
+    outcome = _check_secret(secret_id, now=now)
+    metrics.record_health_check(state=outcome.state, status=outcome.status)
+    return outcome
+
+
+def _check_secret(secret_id: Any, *, now: datetime.datetime | None) -> CheckOutcome:
     secret = Secret.objects.select_related("organization").filter(pk=secret_id).first()
     if secret is None:
         return CheckOutcome(secret_id, "gone")
@@ -448,6 +455,8 @@ def health_record(
             )
             alert_id = alert.pk
             transaction.on_commit(lambda: _dispatch(alert_id))
+    if alert is not None:
+        metrics.record_health_transition(kind=alert.kind)
     # The caller's object reflects what was stored.
     for name in (
         "health_status",

@@ -47,6 +47,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from regsecrets.audit.services import audit_record
+from regsecrets.core import metrics
 from regsecrets.crypto.aead import seal, unseal
 from regsecrets.crypto.errors import DecryptionError
 from regsecrets.registries import ProviderResult, build_docker_config
@@ -410,10 +411,12 @@ def secret_token(
             "minted a registry token for secret %s, valid until %s", secret.pk, token.expires_at
         )
         audit({"success": True, "expires_at": token.expires_at.isoformat()})
+        metrics.record_token_mint(provider=secret.provider)
 
     def failed(error: MintingError) -> None:
         logger.warning("minting a registry token for secret %s failed: %s", secret.pk, error.code)
         audit({"success": False, "code": error.code})
+        metrics.record_token_mint(provider=secret.provider, code=error.code)
 
     return cached_token(
         secret_id=str(secret.pk),

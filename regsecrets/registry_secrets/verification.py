@@ -37,6 +37,7 @@ from django.views.decorators.debug import sensitive_variables
 from regsecrets.accounts.models import Organization
 from regsecrets.accounts.scoping import get_scoped_or_404
 from regsecrets.audit.services import audit_record
+from regsecrets.core import metrics
 from regsecrets.core.ratelimit import verify_rate_limited
 from regsecrets.crypto import DecryptionError
 from regsecrets.registries import (
@@ -147,7 +148,7 @@ def check_config_hosts(
         )
 
     if len(wanted) <= 1:
-        return [one(host) for host in wanted]
+        return _counted([one(host) for host in wanted])
     futures: list[Future[HostCheck]] = [_POOL.submit(one, host) for host in wanted]
     wait(futures, timeout=max(0.0, deadline - time.monotonic()) + _GRACE_SECONDS)
     checks = []
@@ -159,6 +160,16 @@ def check_config_hosts(
             # own; its late result is dropped.
             future.cancel()
             checks.append(HostCheck(host, deadline_result(display_host(host), options)))
+    return _counted(checks)
+
+
+def _counted(checks: list[HostCheck]) -> list[HostCheck]:
+    """Count each login check's outcome in the metrics (every face and health pass here,
+    a failed mint included: its MINT_* code is the hosts' result)."""
+    for host_check in checks:
+        metrics.record_verification(
+            check="credentials", success=host_check.result.success, code=host_check.result.code
+        )
     return checks
 
 
@@ -289,7 +300,7 @@ def check_stored_secret(
     try:
         config = _stored_login(secret, actor=actor, request=request, now=now)
     except MintingError as exc:
-        return [HostCheck(host, minting_failed(host, exc)) for host in secret.hosts or []]
+        return _counted([HostCheck(host, minting_failed(host, exc)) for host in secret.hosts or []])
     # The clear hosts column names what the credentials were stored for.
     hosts = list(secret.hosts or []) or list(config.get("auths") or {})
     return check_config_hosts(config, hosts, deadline=deadline)
@@ -346,7 +357,7 @@ def _check_input(provider_key: str, result: Any) -> list[HostCheck]:
     try:
         config = minting.input_login_config(provider=provider_key, result=result)
     except MintingError as exc:
-        return [HostCheck(host, minting_failed(host, exc)) for host in result.hosts]
+        return _counted([HostCheck(host, minting_failed(host, exc)) for host in result.hosts])
     return check_config_hosts(config, result.hosts)
 
 
@@ -426,6 +437,7 @@ def verify_image(
     stored = _scoped_secret(organization, secret) if secret else None
     _spend_budget(actor, rate_limit)
     result = _check_image_with(image, stored, actor=actor, request=request)
+    metrics.record_verification(check="image", success=result.success, code=result.code)
     if stored is not None:
         _audit(
             stored,

@@ -123,3 +123,44 @@ def test_command_line_error_is_one_line_on_stderr_and_nonzero_exit(multi_service
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.strip().splitlines() == ["CommandError: No app named 'nope'."]
+
+
+def test_kubernetes_format_takes_a_name_and_a_namespace(multi_service):
+    manifest = json.loads(
+        export(
+            "shop/api", "--format", "kubernetes", "--name", "ghcr-pull", "--namespace", "shop-prod"
+        )
+    )
+    assert manifest["metadata"] == {"name": "ghcr-pull", "namespace": "shop-prod"}
+    assert json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))["auths"]
+
+
+def test_without_a_namespace_the_manifest_names_none(multi_service):
+    manifest = json.loads(export("shop/api", "--format", "kubernetes"))
+    assert "namespace" not in manifest["metadata"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--name", "Ghcr_Pull"),
+        ("--name", "-leading-dash"),
+        ("--name", "a" * 254),
+        ("--namespace", "shop.prod"),
+        ("--namespace", "a" * 64),
+        ("--namespace", "Shop"),
+    ],
+)
+def test_names_kubernetes_would_refuse_are_refused_before_decrypting(
+    multi_service, option, value
+):
+    with pytest.raises(CommandError, match="Kubernetes"):
+        export("shop/api", "--format", "kubernetes", f"{option}={value}")
+    assert not AuditEvent.objects.filter(action="secret.exported").exists()
+
+
+@pytest.mark.parametrize("option", ["--name", "--namespace"])
+def test_name_and_namespace_go_with_the_kubernetes_format_only(multi_service, option):
+    with pytest.raises(CommandError, match="--format kubernetes"):
+        export("shop/api", option, "shop")
+    assert not AuditEvent.objects.filter(action="secret.exported").exists()

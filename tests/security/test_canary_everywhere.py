@@ -454,6 +454,7 @@ NO_CREDENTIALS = {
     "home",
     "healthz",
     "readyz",
+    "metrics",
     "api_unknown_path",
     "logout",
     "password_change_done",

@@ -13,9 +13,14 @@ class Command(BaseCommand):
     help = "Add an existing user to an organization, or change their role."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("slug")
-        parser.add_argument("username")
-        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("slug", help="The organization's slug.")
+        parser.add_argument("username", help="An existing user's username.")
+        parser.add_argument(
+            "--role",
+            required=True,
+            choices=Role.values,
+            help="The role to give: " + ", ".join(Role.values) + ".",
+        )
 
     def handle(self, *args: Any, slug: str, username: str, role: str, **options: Any) -> None:
         organization = Organization.objects.filter(slug=slug).first()

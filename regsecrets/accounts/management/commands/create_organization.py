@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = "Create an organization owned by an existing user."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("slug")
+        parser.add_argument("slug", help="The new organization's slug (letters, digits, -, _).")
         parser.add_argument("--owner", required=True, help="username of the owner")
         parser.add_argument("--name", help="display name (defaults to the slug)")
 

@@ -18,7 +18,7 @@ class Command(BaseCommand):
     help = "Issue an API token for USERNAME in the organization --org; prints it last."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("username")
+        parser.add_argument("username", help="The user the token acts as.")
         parser.add_argument("--org", required=True, help="The organization's slug.")
         parser.add_argument("--name", default="issued by manage.py", help="A label for the token.")
 

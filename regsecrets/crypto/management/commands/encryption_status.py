@@ -19,7 +19,9 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []  # must diagnose a broken setup, not refuse it
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument(
+            "--batch-size", type=int, default=1000, help="Rows read per query (default 1000)."
+        )
 
     def handle(self, *args: Any, batch_size: int = 1000, **options: Any) -> None:
         if batch_size < 1:

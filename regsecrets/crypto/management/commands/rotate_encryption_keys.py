@@ -8,7 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from regsecrets.audit.services import audit_record
-from regsecrets.crypto.rotation import DEFAULT_BATCH_SIZE, RotationReport, rotate_all
+from regsecrets.core import metrics
+from regsecrets.core.progress import Progress
+from regsecrets.crypto.rotation import DEFAULT_BATCH_SIZE, RotationReport, rotate_all, rows_to_scan
 
 
 class Command(BaseCommand):
@@ -18,9 +20,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
         parser.add_argument(
-            "--dry-run", action="store_true", help="count and test-decrypt; write nothing"
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            help=f"Rows read and rewritten per transaction (default {DEFAULT_BATCH_SIZE}).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Count and test-decrypt; write nothing."
         )
 
     def handle(
@@ -35,6 +42,8 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1")
         self._verbosity = verbosity
         self._last_print = 0.0
+        self._counted = (0, 0, 0)
+        self._progress_line = Progress(rows_to_scan())
         report = rotate_all(batch_size=batch_size, dry_run=dry_run, progress=self._progress)
         verb = "would re-encrypt" if dry_run else "re-encrypted"
         from_kids = ", ".join(f"{kid}: {n}" for kid, n in sorted(report.from_kids.items()))
@@ -54,10 +63,19 @@ class Command(BaseCommand):
             )
 
     def _progress(self, label: str, report: RotationReport) -> None:
+        """After each batch: the metrics, and a line at most every 2 s (each with -v 2)."""
+        scanned, rotated, failed = self._counted
+        if not report.dry_run:
+            metrics.record_rotation(
+                scanned=report.scanned - scanned,
+                rotated=report.rotated - rotated,
+                failed=report.failed - failed,
+            )
+        self._counted = (report.scanned, report.rotated, report.failed)
         now = time.monotonic()
         if self._verbosity >= 2 or (self._verbosity >= 1 and now - self._last_print >= 2.0):
             self._last_print = now
             self.stdout.write(
-                f"{label}: scanned {report.scanned}, re-encrypted {report.rotated}, "
-                f"failed {report.failed}"
+                f"{label}: scanned {self._progress_line.text(report.scanned)}; "
+                f"re-encrypted {report.rotated}, failed {report.failed}"
             )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime
 import json
+import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,6 +18,10 @@ from regsecrets.deploy.services import PullSecretUnavailable, service_pull_secre
 
 FORMATS = ("dockerconfigjson", "kubernetes")
 
+# Kubernetes' own rules: an object name is a DNS-1123 subdomain, a namespace a label.
+_DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
+_OBJECT_NAME = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
+_NAMESPACE = re.compile(_DNS_LABEL)
 
 # When the short-lived token inside stops working (RFC 3339, UTC): what a job that
 # refreshes pull secrets looks at.
@@ -26,13 +32,37 @@ def rfc3339(value: datetime.datetime) -> str:
     return value.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def object_name(value: str) -> str:
+    if len(value) > 253 or not _OBJECT_NAME.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value[:80]!r} is not a Kubernetes object name (lowercase letters, digits, "
+            "'-' and '.', starting and ending with a letter or digit, at most 253)"
+        )
+    return value
+
+
+def namespace_name(value: str) -> str:
+    if len(value) > 63 or not _NAMESPACE.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value[:80]!r} is not a Kubernetes namespace (lowercase letters, digits and "
+            "'-', starting and ending with a letter or digit, at most 63)"
+        )
+    return value
+
+
 def kubernetes_manifest(
-    *, name: str, config: dict[str, Any], expires_at: datetime.datetime | None = None
+    *,
+    name: str,
+    config: dict[str, Any],
+    namespace: str | None = None,
+    expires_at: datetime.datetime | None = None,
 ) -> dict[str, Any]:
     """A Secret of type kubernetes.io/dockerconfigjson carrying ``config``; a minted
     token's expiry goes in an annotation."""
     encoded = base64.b64encode(json.dumps(config, separators=(",", ":")).encode()).decode("ascii")
     metadata: dict[str, Any] = {"name": name}
+    if namespace:
+        metadata["namespace"] = namespace
     if expires_at is not None:
         metadata["annotations"] = {EXPIRY_ANNOTATION: rfc3339(expires_at)}
     return {
@@ -57,11 +87,31 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", metavar="APP/SERVICE")
+        parser.add_argument(
+            "target", metavar="APP/SERVICE", help="The app's name and the service's, e.g. web/api."
+        )
         parser.add_argument(
             "--org", metavar="SLUG", help="The organization (required when APP is ambiguous)."
         )
-        parser.add_argument("--format", choices=FORMATS, default="dockerconfigjson")
+        parser.add_argument(
+            "--format",
+            choices=FORMATS,
+            default="dockerconfigjson",
+            help="dockerconfigjson (the config.json document, default) or kubernetes "
+            "(a Secret manifest of type kubernetes.io/dockerconfigjson).",
+        )
+        parser.add_argument(
+            "--name",
+            type=object_name,
+            help="With --format kubernetes: the Secret's name "
+            "(default APP-SERVICE-pull-secret).",
+        )
+        parser.add_argument(
+            "--namespace",
+            type=namespace_name,
+            help="With --format kubernetes: the Secret's namespace (default: none, "
+            "kubectl's current one).",
+        )
         parser.add_argument(
             "--long-lived",
             action="store_true",
@@ -73,6 +123,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["format"] != "kubernetes" and (options.get("name") or options.get("namespace")):
+            raise CommandError("--name and --namespace go with --format kubernetes.")
         service = self._service(options["target"], options.get("org"))
         try:
             pull = service_pull_secret(
@@ -85,7 +137,10 @@ class Command(BaseCommand):
             raise CommandError(f"The secret “{name}” of {service} cannot be decrypted: {exc}")
         if options["format"] == "kubernetes":
             document: dict[str, Any] = kubernetes_manifest(
-                name=manifest_name(service), config=pull.config, expires_at=pull.expires_at
+                name=options.get("name") or manifest_name(service),
+                config=pull.config,
+                namespace=options.get("namespace"),
+                expires_at=pull.expires_at,
             )
         else:
             document = pull.config

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from regsecrets.accounts.models import Organization
+from regsecrets.core.progress import Progress
 from regsecrets.registry_secrets import health
 from regsecrets.registry_secrets.models import Secret
 
@@ -48,6 +49,7 @@ class Command(BaseCommand):
             secrets = secrets & health.health_due_queryset()
         ids = list(secrets.values_list("pk", flat=True))
         total = len(ids)
+        self._estimate = Progress(total)
         counts: dict[str, int] = {}
         done = 0
 
@@ -88,4 +90,6 @@ class Command(BaseCommand):
         end = "\r" if self.stdout.isatty() and done < total else "\n"
         if end == "\n" and done < total and done % max(1, total // 10):
             return  # not a terminal: a line every tenth, not a line per secret
-        self.stdout.write(f"[{bar}] {done}/{total}", ending=end)
+        line = f"[{bar}] {self._estimate.text(done)}"
+        # On a terminal each line overwrites the last: pad over a longer previous one.
+        self.stdout.write(line.ljust(79) if end == "\r" else line, ending=end)

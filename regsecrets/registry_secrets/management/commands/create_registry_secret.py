@@ -36,8 +36,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("org_slug", metavar="ORG_SLUG")
-        parser.add_argument("name", metavar="NAME")
+        parser.add_argument("org_slug", metavar="ORG_SLUG", help="The organization's slug.")
+        parser.add_argument("name", metavar="NAME", help="The new secret's name.")
         parser.add_argument(
             "--provider",
             required=True,
