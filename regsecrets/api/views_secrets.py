@@ -16,7 +16,7 @@ from regsecrets.api.auth import endpoint, require_manager
 from regsecrets.api.paging import list_reply
 from regsecrets.api.representations import REGISTRY, secret_json
 from regsecrets.registries import PROVIDERS, Provider, get_provider
-from regsecrets.registry_secrets import services
+from regsecrets.registry_secrets import selectors, services
 from regsecrets.registry_secrets.models import Secret
 
 PROVIDER_KEYS: tuple[str, ...] = tuple(p.key for p in PROVIDERS)
@@ -87,9 +87,18 @@ def secret_list(request: OrgRequest) -> JsonResponse:
     secrets = scoped(Secret.objects.all(), request.organization).defer("document")
     if types and REGISTRY not in types:
         # Every secret here is a registry secret: SIMPLE or MANAGED alone match none.
-        secrets = secrets.none()
+        return list_reply(
+            request, secrets.none(), key="secrets", serialize=secret_json, order_by=("name",)
+        )
+    # Names are unique in an organization: "name" alone is a total order, and the
+    # (organization, name) unique index serves the keyset pages.
     return list_reply(
-        request, secrets, key="secrets", serialize=secret_json, order_by=("name", "pk")
+        request,
+        secrets,
+        key="secrets",
+        serialize=secret_json,
+        order_by=("name",),
+        total=lambda: selectors.secret_count(organization=request.organization),
     )
 
 
