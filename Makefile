@@ -67,6 +67,7 @@ bench: $(BIN)/.dev-installed
 	$(BIN)/python bench/crypto_seal.py
 	$(BIN)/python bench/rotation.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/registry_check.py
 	$(BIN)/python bench/health.py
 
 clean:

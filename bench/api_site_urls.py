@@ -1,16 +1,22 @@
-"""The app's URLs plus two bare JSON views reading the same rows, for bench/api.py.
+"""The app's URLs plus bare JSON views doing the API's work, for bench/api.py.
 
-The bare views do what the API does minus authentication, scoping, encryption and
-auditing: one indexed read and JSON out. They exist only for the benchmark.
+The bare views do what the API does minus authentication, scoping helpers, input
+parsing and error mapping: the list runs the same queries (the count row, the
+page's first key, the keyset page) and the reveal reads the row, decrypts it and
+writes the audit row durably, as the API does. They exist only for the benchmark.
 """
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
-from regsecrets.registry_secrets.models import Secret
+from regsecrets.audit.models import AuditEvent
+from regsecrets.core.paging import keyset_page
+from regsecrets.crypto.fields import open_document
+from regsecrets.registry_secrets.models import Secret, SecretCount
 
 
 def _row(secret: Secret) -> dict:
@@ -28,17 +34,25 @@ def _row(secret: Secret) -> dict:
 def bare_list(request: HttpRequest, org_id: int) -> JsonResponse:
     limit = int(request.GET.get("limit", "10"))
     offset = int(request.GET.get("offset", "0"))
+    count = SecretCount.objects.filter(organization_id=org_id).values_list("secrets", flat=True)[0]
     rows = Secret.objects.filter(organization_id=org_id).defer("document")
-    count = rows.count()
-    page = rows.order_by("name", "pk")[offset : offset + limit]
+    page = keyset_page(rows, ("name",), offset=offset, limit=limit, count=count)
     return JsonResponse({"secrets": [_row(s) for s in page], "limit": limit, "offset": offset, "count": count})
 
 
 @csrf_exempt
 def bare_reveal(request: HttpRequest, org_id: int, secret_id: str) -> JsonResponse:
     secret = Secret.objects.get(organization_id=org_id, pk=secret_id)
-    # The stored (sealed) document is read but not opened.
-    return JsonResponse({"value": {"username": secret.username, "document": len(secret.document)}})
+    fields = open_document(secret, "document").get("fields") or {}
+    with transaction.atomic():
+        AuditEvent.objects.create(
+            organization_id=org_id,
+            action="secret.revealed",
+            object_type="secret",
+            object_id=str(secret.pk),
+            object_name=secret.name,
+        )
+    return JsonResponse({"value": dict(fields)})
 
 
 urlpatterns = [

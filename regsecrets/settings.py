@@ -232,12 +232,27 @@ REGSECRETS_API_TOKEN_FAILURE_LIMIT = int(env("REGSECRETS_API_TOKEN_FAILURE_LIMIT
 REGSECRETS_METRICS_TOKEN = env("REGSECRETS_METRICS_TOKEN", "") or ""
 
 REDIS_URL = env("REDIS_URL") or ""
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-if REDIS_URL:
-    CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+# Every key is prefixed and versioned per deployment, so two deployments (or a test
+# run) sharing one Redis database share no rate-limit counter, slot or token;
+# bumping the version abandons every cached value of a deployment at once.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "KEY_PREFIX": env("REGSECRETS_CACHE_KEY_PREFIX", "regsecrets") or "",
+        "VERSION": int(env("REGSECRETS_CACHE_VERSION", "1") or 1),
     }
+}
+if REDIS_URL:
+    CACHES["default"].update(
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    )
+
+# --- Audit retention -------------------------------------------------------------
+# Events older than this many days are deleted by `manage.py prune_audit_events` and
+# the periodic task (beat schedule below); 0 keeps them forever (the default).
+REGSECRETS_AUDIT_RETENTION_DAYS = max(0, int(env("REGSECRETS_AUDIT_RETENTION_DAYS", "0") or 0))
+# Rows deleted per statement (and transaction), so pruning never holds long locks.
+REGSECRETS_AUDIT_PRUNE_BATCH = max(1, int(env("REGSECRETS_AUDIT_PRUNE_BATCH", "5000") or 5000))
 
 # --- Credential health ---------------------------------------------------------
 # How often each secret is re-checked (6h, 30m, 3600...); each next check is spread
@@ -291,6 +306,11 @@ CELERY_BEAT_SCHEDULE = {
     "health-enqueue-due": {
         "task": "regsecrets.registry_secrets.tasks.enqueue_due_checks",
         "schedule": env_float("REGSECRETS_HEALTH_TICK", 60.0),
+    },
+    # Hourly: a no-op while REGSECRETS_AUDIT_RETENTION_DAYS is 0.
+    "audit-prune": {
+        "task": "regsecrets.audit.tasks.prune_audit_events",
+        "schedule": env_duration("REGSECRETS_AUDIT_PRUNE_INTERVAL", "1h"),
     },
 }
 

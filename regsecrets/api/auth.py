@@ -273,6 +273,7 @@ def endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
         return response
 
     view.__name__ = "api_" + "_".join(h.__name__ for h in handlers.values())
+    view.methods = tuple(sorted(handlers))  # type: ignore[attr-defined]  # for api.schema
     return view
 
 

@@ -28,6 +28,22 @@ UNAVAILABLE = "unavailable"
 DECRYPTION_FAILED = "DECRYPTION_FAILED"
 # A secret stored for a provider the catalogue dropped: a state of the resource too.
 UNKNOWN_PROVIDER = "UNKNOWN_PROVIDER"
+# Every code a reply may carry (the OpenAPI document's enum).
+CODES = (
+    INVALID_ARGUMENT,
+    UNAUTHENTICATED,
+    PERMISSION_DENIED,
+    NOT_FOUND,
+    METHOD_NOT_ALLOWED,
+    ALREADY_EXISTS,
+    FAILED_PRECONDITION,
+    PAYLOAD_TOO_LARGE,
+    RESOURCE_EXHAUSTED,
+    INTERNAL,
+    UNAVAILABLE,
+    DECRYPTION_FAILED,
+    UNKNOWN_PROVIDER,
+)
 
 # A stored ciphertext that cannot be opened is a state of the resource, not a fault
 # of the request (422 would tell clients to change their input) nor a server crash

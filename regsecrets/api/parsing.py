@@ -103,18 +103,25 @@ def query_text(request: HttpRequest, name: str) -> str:
 
 
 def query_list(request: HttpRequest, name: str) -> list[str]:
-    """A repeated parameter (``types=A&types=B``); comma-separated values are split too."""
+    """A repeated parameter (``types=A&types=B``); comma-separated values are split too.
+
+    An empty value (``types=``, ``types=A,``) names nothing and is refused.
+    """
     values: list[str] = []
     for item in request.GET.getlist(name):
         if len(item) > MAX_QUERY_TEXT or has_control_characters(item):
             raise errors.field_error(name, "Unexpected characters in a value.")
-        values.extend(part.strip() for part in item.split(",") if part.strip())
+        parts = [part.strip() for part in item.split(",")]
+        if not all(parts):
+            raise errors.field_error(name, "Empty value.")
+        values.extend(parts)
     return values
 
 
 def query_int(request: HttpRequest, name: str, *, default: int, maximum: int) -> int:
-    """Koyeb sends limit and offset as strings; accept only plain non-negative integers."""
-    raw = request.GET.get(name, "").strip()
+    """Koyeb sends limit and offset as strings; accept only plain non-negative integers
+    (an empty value is the default)."""
+    raw = request.GET.get(name, "")
     if not raw:
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
@@ -133,6 +140,28 @@ def query_uuids(request: HttpRequest, name: str) -> list[uuid.UUID]:
         except ValueError:
             raise errors.field_error(name, "Must be an id returned by this API.")
     return ids
+
+
+def update_mask(request: HttpRequest) -> list[str] | None:
+    """The ``update_mask`` parameter's paths (comma-separated), or None when absent or
+    empty (as grpc-gateway, which serves Koyeb's API, takes an empty mask)."""
+    raw = request.GET.get("update_mask")
+    if raw is None:
+        return None
+    if len(raw) > 1000 or has_control_characters(raw):
+        raise errors.field_error("update_mask", "Unexpected characters.")
+    return [path.strip() for path in raw.split(",") if path.strip()] or None
+
+
+def query_choices(request: HttpRequest, name: str, choices: tuple[str, ...]) -> list[str]:
+    """A repeated enum parameter; an unknown value is a 400, as Koyeb answers it."""
+    values = query_list(request, name)
+    for value in values:
+        if value not in choices:
+            raise errors.field_error(
+                name, f"Unknown value {value[:40]!r}; use one of {', '.join(choices)}."
+            )
+    return values
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

@@ -17,6 +17,12 @@ urlpatterns = [
     path("v1/apps/<str:app_id>", views_deploy.app_detail, name="api_app"),
     path("v1/services", views_deploy.services_collection, name="api_services"),
     path("v1/services/<str:service_id>", views_deploy.service_detail, name="api_service"),
+    path("v1/deployments", views_deploy.deployments_collection, name="api_deployments"),
+    path(
+        "v1/deployments/<str:deployment_id>",
+        views_deploy.deployment_detail,
+        name="api_deployment",
+    ),
     path("v1/docker-helper/verify", views_helper.verify_view, name="api_verify"),
     # Last of the /v1 routes: an unknown API path answers JSON, never the HTML 404.
     re_path(r"^v1(?:/.*)?$", fallback.unknown_path, name="api_unknown_path"),

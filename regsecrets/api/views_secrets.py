@@ -15,8 +15,8 @@ from regsecrets.api import errors, parsing
 from regsecrets.api.auth import endpoint, require_manager
 from regsecrets.api.paging import list_reply
 from regsecrets.api.representations import REGISTRY, secret_json
-from regsecrets.registries import PROVIDERS, Provider, get_provider, has_control_characters
-from regsecrets.registry_secrets import services
+from regsecrets.registries import PROVIDERS, Provider, get_provider
+from regsecrets.registry_secrets import selectors, services
 from regsecrets.registry_secrets.models import Secret
 
 PROVIDER_KEYS: tuple[str, ...] = tuple(p.key for p in PROVIDERS)
@@ -70,6 +70,12 @@ def _check_type(value: Any) -> None:
     raise errors.field_error("type", "Unknown type; use REGISTRY.")
 
 
+def _sdk_default_type(kind: Any, body: Mapping[str, Any], present: list[str]) -> bool:
+    """koyeb-sdk's CreateSecret sends ``type: SIMPLE`` unless told otherwise: a body
+    with exactly one registry object and no plain ``value`` is a registry secret."""
+    return kind == "SIMPLE" and len(present) == 1 and body.get("value") is None
+
+
 # --- list and create --------------------------------------------------------------
 
 
@@ -81,21 +87,30 @@ def secret_list(request: OrgRequest) -> JsonResponse:
     secrets = scoped(Secret.objects.all(), request.organization).defer("document")
     if types and REGISTRY not in types:
         # Every secret here is a registry secret: SIMPLE or MANAGED alone match none.
-        secrets = secrets.none()
+        return list_reply(
+            request, secrets.none(), key="secrets", serialize=secret_json, order_by=("name",)
+        )
+    # Names are unique in an organization: "name" alone is a total order, and the
+    # (organization, name) unique index serves the keyset pages.
     return list_reply(
-        request, secrets, key="secrets", serialize=secret_json, order_by=("name", "pk")
+        request,
+        secrets,
+        key="secrets",
+        serialize=secret_json,
+        order_by=("name",),
+        total=lambda: selectors.secret_count(organization=request.organization),
     )
 
 
 @sensitive_variables("body", "sub", "data")
 def secret_create(request: OrgRequest) -> JsonResponse:
     body = parsing.read_json(request)
-    kind = body.get("type")
-    if kind is not None and not isinstance(kind, str):
-        raise errors.field_error("type", "Must be a string.")
-    _check_type(kind)
-    name = parsing.text(body.get("name"), "name", required=True)
+    kind = parsing.text(body.get("type"), "type")
+    parsing.text(body.get("value"), "value")  # a SIMPLE secret's; never stored here
     present = [key for key in PROVIDER_KEYS if body.get(key) is not None]
+    if not _sdk_default_type(kind, body, present):
+        _check_type(kind)
+    name = parsing.text(body.get("name"), "name", required=True)
     if len(present) != 1:
         what = "none" if not present else ", ".join(present)
         raise errors.field_error(
@@ -145,15 +160,6 @@ def secret_get(request: OrgRequest, secret_id: str) -> JsonResponse:
     return JsonResponse({"secret": secret_json(_get(request, secret_id))})
 
 
-def _mask(request: OrgRequest) -> list[str] | None:
-    raw = request.GET.get("update_mask")
-    if raw is None:
-        return None
-    if len(raw) > 1000 or has_control_characters(raw):
-        raise errors.field_error("update_mask", "Unexpected characters.")
-    return [path.strip() for path in raw.split(",") if path.strip()]
-
-
 @sensitive_variables("body", "sub", "data", "given")
 def _update_data(
     secret: Secret, body: dict[str, Any], mask: list[str] | None, *, partial: bool
@@ -170,14 +176,14 @@ def _update_data(
             raise errors.field_error(
                 key, f"A secret's registry cannot be changed; this one is {secret.provider}."
             )
+    kind = parsing.text(body.get("type"), "type")  # the SDK's default: checked when named
     if mask is not None and "type" in mask:
-        _check_type(body.get("type"))
-    if mask is None or "name" in mask:
-        name = body.get("name")
-        if name is not None and name != secret.name:
-            raise errors.field_error(
-                "name", "A secret cannot be renamed: services refer to it by name."
-            )
+        _check_type(kind)
+    name = parsing.text(body.get("name"), "name")
+    if (mask is None or "name" in mask) and name is not None and name != secret.name:
+        raise errors.field_error(
+            "name", "A secret cannot be renamed: services refer to it by name."
+        )
     raw_sub = parsing.obj(body.get(provider.key), provider.key)
     given = _provider_data(provider, raw_sub or {})
     inputs = list(_provider_inputs(provider))
@@ -204,7 +210,7 @@ def _update_data(
 
 def _update(request: OrgRequest, secret_id: str, *, partial: bool) -> JsonResponse:
     secret = _get(request, secret_id, document=True)
-    mask = _mask(request)
+    mask = parsing.update_mask(request)
     body = parsing.read_json(request)
     if mask is not None and "expires_at" in mask:
         mask = [path for path in mask if path != "expires_at"]

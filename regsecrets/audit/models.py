@@ -37,7 +37,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["organization", "-created_at"])]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"]),
+            # The Activity page's filter values: a loose index scan each (selectors).
+            models.Index(fields=["organization", "action"], name="audit_org_action"),
+            models.Index(fields=["organization", "object_type"], name="audit_org_object_type"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_name}".strip()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.http import HttpRequest
+from django.utils import timezone
 
 from regsecrets.accounts.models import ApiToken, Organization
 from regsecrets.audit.models import AuditEvent
@@ -89,3 +92,45 @@ def audit_record(
         ),
         details=details,
     )
+
+
+def audit_retention_cutoff(
+    *, days: int | None = None, now: datetime.datetime | None = None
+) -> datetime.datetime | None:
+    """The instant before which events are pruned; None when they are kept forever.
+
+    ``days`` defaults to ``REGSECRETS_AUDIT_RETENTION_DAYS`` (0: keep forever).
+    """
+    keep = settings.REGSECRETS_AUDIT_RETENTION_DAYS if days is None else days
+    if not keep or keep <= 0:
+        return None
+    return (now or timezone.now()) - datetime.timedelta(days=keep)
+
+
+def audit_prune(
+    *,
+    days: int | None = None,
+    batch_size: int | None = None,
+    now: datetime.datetime | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Delete the events older than the retention period; return how many.
+
+    In batches of ``batch_size`` (``REGSECRETS_AUDIT_PRUNE_BATCH``) rows, each its own
+    short statement, oldest first through the ``created_at`` index, so pruning a
+    large backlog never holds a long lock or a long transaction, and an interrupted
+    run resumes where it stopped. ``dry_run`` counts instead.
+    """
+    cutoff = audit_retention_cutoff(days=days, now=now)
+    if cutoff is None:
+        return 0
+    old = AuditEvent.objects.filter(created_at__lt=cutoff)
+    if dry_run:
+        return old.count()
+    size = batch_size or settings.REGSECRETS_AUDIT_PRUNE_BATCH
+    deleted = 0
+    while True:
+        ids = list(old.order_by("created_at", "id").values_list("id", flat=True)[:size])
+        if not ids:
+            return deleted
+        deleted += AuditEvent.objects.filter(id__in=ids).delete()[0]

@@ -84,11 +84,26 @@ class ServiceForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        organization: Organization,
+        secret_options: list[Secret] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["registry_secret"]
         assert isinstance(field, SecretChoiceField)  # declared above; narrows the type
+        # Validation accepts any of the organization's secrets (one lookup by id)...
         field.queryset = secret_choices(organization=organization)
+        if secret_options is not None:
+            # ...while the select offers only a few (a search's answer and the current
+            # choice): an organization may hold 100,000 secrets.
+            field.widget.choices = [
+                ("", PUBLIC_LABEL),
+                *((str(secret.pk), secret_label(secret)) for secret in secret_options),
+                (NEW_SECRET, NEW_SECRET_LABEL),
+            ]
 
     def clean_image(self) -> str:
         image = self.cleaned_data["image"].strip()

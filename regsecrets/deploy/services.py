@@ -8,25 +8,33 @@ Lock order (PostgreSQL row locks; SQLite serialises writers): app, then registry
 secret, then service. A service write locks its app and its secret before it
 validates, so a concurrent delete of either is seen before the insert, never as a
 foreign-key violation at commit; ``secret_delete`` locks the secret before it looks
-for services that use it, so one of the two always sees the other.
+for services that use it, so one of the two always sees the other. Every service
+write holds its app's lock, so what an update reads of its service after taking
+that lock stays true until it commits.
+
+Each write that sets a service's definition (name, image, secret) records it as a
+new ``Deployment`` (version 1, 2, …) and points ``Service.latest_deployment`` at
+it, in the same transaction; an update that changes nothing records none.
 """
 
 from __future__ import annotations
 
 import datetime
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
 from regsecrets.accounts.models import Organization
 from regsecrets.audit.services import audit_record
 from regsecrets.core.names import validate_name
-from regsecrets.deploy.models import App, Service
+from regsecrets.deploy.models import App, Deployment, Service
 from regsecrets.registries import (
     MAX_IMAGE_LENGTH,
     InvalidImageReference,
@@ -38,6 +46,14 @@ from regsecrets.registries import (
 from regsecrets.registries.minting import MintingError
 from regsecrets.registry_secrets.minting import LongLivedUnavailable, secret_login_config
 from regsecrets.registry_secrets.models import Secret
+
+
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
+# service_update's "leave this part of the definition as it is" (a PATCH leaves out).
+KEEP = _Keep.KEEP
 
 
 def _name_errors(name: Any) -> list[str]:
@@ -252,24 +268,56 @@ def service_validate(
 SECRET_GONE = "This secret was deleted; choose another, or none for a public image."
 
 
-def _lock_app_and_secret(app: App, registry_secret: Secret | None) -> Secret | None:
-    """Lock the app, then the secret (the module's lock order); return the secret as stored now.
+def _lock_app(app_id: Any) -> None:
+    """Lock the app's row; raise App.DoesNotExist when it was deleted meanwhile."""
+    if not App.objects.select_for_update().filter(pk=app_id).exists():
+        raise App.DoesNotExist(f"App {app_id} was deleted.")
 
-    Raises App.DoesNotExist when the app was deleted meanwhile, and ValidationError
-    keyed "registry_secret" when the secret was: the same field the form and the
-    API answer for a secret that is not there.
+
+def _lock_secret(registry_secret: Secret | None) -> Secret | None:
+    """Lock the secret's row and return it as stored now (hosts may have changed too).
+
+    Raises ValidationError keyed "registry_secret" when it was deleted: the same
+    field the form and the API answer for a secret that is not there.
     """
-    if not App.objects.select_for_update().filter(pk=app.pk).exists():
-        raise App.DoesNotExist(f"App {app.pk} was deleted.")
     if registry_secret is None:
         return None
-    # The row as it is now (hosts may have changed too), read under its lock.
     locked = (
         Secret.objects.select_for_update().defer("document").filter(pk=registry_secret.pk).first()
     )
     if locked is None:
         raise ValidationError({"registry_secret": [ValidationError(SECRET_GONE, code="gone")]})
     return locked
+
+
+def _lock_app_and_secret(app: App, registry_secret: Secret | None) -> Secret | None:
+    """Lock the app, then the secret (the module's lock order); return the secret as stored now.
+
+    Raises App.DoesNotExist when the app was deleted meanwhile, and ValidationError
+    keyed "registry_secret" when the secret was.
+    """
+    _lock_app(app.pk)
+    return _lock_secret(registry_secret)
+
+
+def _deploy(service: Service, registry_secret: Secret | None) -> Deployment:
+    """Record the service's definition as its next deployment and make it the latest.
+
+    The caller holds the service's row (or has just inserted it), so versions
+    cannot collide.
+    """
+    last = Deployment.objects.filter(service=service).aggregate(last=Max("version"))["last"]
+    deployment = Deployment.objects.create(
+        service=service,
+        app_id=service.app_id,
+        organization_id=service.organization_id,
+        version=(last or 0) + 1,
+        name=service.name,
+        image=service.image,
+        registry_secret_name=registry_secret.name if registry_secret else "",
+    )
+    service.latest_deployment = deployment
+    return deployment
 
 
 @transaction.atomic
@@ -298,6 +346,8 @@ def service_create(
                 image=image,
                 registry_secret=registry_secret,
             )
+            deployment = _deploy(service, registry_secret)
+            service.save(update_fields=["latest_deployment"])
             audit_record(
                 action="service.created",
                 organization=app.organization,
@@ -308,6 +358,8 @@ def service_create(
                     "app": app.name,
                     "image": image,
                     "registry_secret": registry_secret.name if registry_secret else None,
+                    "deployment": str(deployment.pk),
+                    "version": deployment.version,
                 },
             )
     except IntegrityError:
@@ -334,17 +386,30 @@ def service_delete(
 def service_update(
     *,
     service: Service,
-    name: Any,
-    image: Any,
-    registry_secret: Secret | None,
+    name: Any = KEEP,
+    image: Any = KEEP,
+    registry_secret: Secret | _Keep | None = KEEP,
     actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> Service:
-    """Change a service's name, image or secret (None removes it), with the same
-    rules as service_create; raises ValidationError keyed by field, and
-    Service.DoesNotExist (or App.DoesNotExist) if it was deleted meanwhile.
+    """Change a service's name, image or secret (None removes it; KEEP, the default,
+    leaves a part as stored), with the same rules as service_create.
+
+    Raises ValidationError keyed by field, and Service.DoesNotExist (or
+    App.DoesNotExist) if it was deleted meanwhile. A change records a new
+    deployment; an update that changes nothing records none (and is audited with
+    no changed fields).
     """
-    registry_secret = _lock_app_and_secret(service.app, registry_secret)
+    _lock_app(service.app_id)
+    if registry_secret is KEEP:
+        # Under the app's lock no other write changes the service: read what it uses.
+        current = Service.objects.filter(pk=service.pk).values("registry_secret_id").first()
+        if current is None:
+            raise Service.DoesNotExist(f"Service {service.pk} was deleted.")
+        kept = current["registry_secret_id"]
+        registry_secret = _lock_secret(Secret(pk=kept) if kept else None)
+    else:
+        registry_secret = _lock_secret(registry_secret)
     # Lock, then read: "before" (for the audit) is the row as stored now, and a
     # service deleted meanwhile is not saved back (save() would insert it again).
     service = (
@@ -352,6 +417,8 @@ def service_update(
         .select_related("app", "organization")
         .get(pk=service.pk)
     )
+    name = service.name if name is KEEP else name
+    image = service.image if image is KEEP else image
     image = service_validate(
         app=service.app, name=name, image=image, registry_secret=registry_secret, service=service
     )
@@ -363,8 +430,17 @@ def service_update(
     service.name, service.image, service.registry_secret = name, image, registry_secret
     after = {"name": name, "image": image, "registry_secret": getattr(registry_secret, "pk", None)}
     changed = sorted(field for field in before if before[field] != after[field])
+    details: dict[str, Any] = {
+        "app": service.app.name,
+        "changed_fields": changed,
+        "image": image,
+        "registry_secret": registry_secret.name if registry_secret else None,
+    }
     try:
         with transaction.atomic():
+            if changed:
+                deployment = _deploy(service, registry_secret)
+                details.update(deployment=str(deployment.pk), version=deployment.version)
             service.save()
             audit_record(
                 action="service.updated",
@@ -372,12 +448,7 @@ def service_update(
                 actor=actor,
                 obj=service,
                 request=request,
-                details={
-                    "app": service.app.name,
-                    "changed_fields": changed,
-                    "image": image,
-                    "registry_secret": registry_secret.name if registry_secret else None,
-                },
+                details=details,
             )
     except IntegrityError:
         raise ValidationError(

@@ -21,6 +21,7 @@ urlpatterns = [
         name="service_switch_secret",
     ),
     path("services/secret-suggestion/", views.secret_suggestion, name="secret_suggestion"),
+    path("services/secret-search/", views.secret_search, name="secret_search"),
     path("services/verify-image/", views.verify_image, name="verify_image"),
     path(
         "services/inline-secret/<slug:slug>/",

@@ -186,9 +186,19 @@ def _mismatch_matches(form: ServiceForm, request: OrgRequest) -> list[Any]:
     ]
 
 
+def _wants_search(post: Any) -> bool:
+    """A POST that asks for other secrets in the select rather than a save: the
+    "Find" button, or Enter in the search box (without JavaScript Enter submits the
+    form; a search text the select does not reflect yet means "search")."""
+    query = post.get("secret_search", "").strip()
+    return "find_secret" in post or query != post.get("secret_searched", "").strip()
+
+
 def _service_form_page(
     request: OrgRequest, *, app: App | None, service: Service | None, form_url: str
 ) -> HttpResponse:
+    source = request.POST if request.method == "POST" else request.GET
+    query = source.get("secret_search", "").strip()[:64]
     initial: dict[str, Any] = {}
     if service is not None:
         initial = {
@@ -207,16 +217,28 @@ def _service_form_page(
         if use_secret:
             # "Use this secret" under a suggestion: a submit button, so it works without JS.
             data["registry_secret"] = use_secret
+        elif _wants_search(request.POST):
+            # Show the form again, as typed, with the search's secrets in the select.
+            initial.update(
+                {k: data.get(k, "") for k in ("app_name", "name", "image", "registry_secret")}
+            )
+            data = None
+    selected = (data.get("registry_secret") if data is not None else None) or initial.get(
+        "registry_secret"
+    )
     form_class = AppServiceForm if app is None else ServiceForm
     form = form_class(
         data,
         initial=initial,
         organization=request.organization,
+        secret_options=selectors.secret_options(
+            organization=request.organization, query=query, selected=selected
+        ),
     )
     suggestions: list[Any] = []
-    if request.method == "POST" and not form.is_valid():
+    if data is not None and not form.is_valid():
         _judge(form, request, app, service)
-    if request.method == "POST" and form.is_valid():
+    if data is not None and form.is_valid():
         suggestions = _suggestions(form, request, service)
         if not suggestions:
             fields = {
@@ -263,6 +285,8 @@ def _service_form_page(
             "form_url": form_url,
             "suggestions": suggestions,
             "mismatch_matches": _mismatch_matches(form, request),
+            "secret_search": query,
+            "secret_search_limit": selectors.SEARCH_LIMIT,
             "providers": provider_cards("deploy:inline_secret_fields"),
         },
     )
@@ -426,6 +450,21 @@ def inline_secret_create(request: OrgRequest, slug: str) -> JsonResponse:
 
 @require_GET
 @organization_required
+def secret_search(request: OrgRequest) -> JsonResponse:
+    """The service form's search-as-you-type: up to SEARCH_LIMIT secrets whose name
+    contains ``q`` (metadata only)."""
+    query = request.GET.get("q", "").strip()[:64]
+    found = selectors.secret_search(organization=request.organization, query=query)
+    return JsonResponse(
+        {
+            "limit": selectors.SEARCH_LIMIT,
+            "secrets": [{"id": str(s.pk), "label": secret_label(s)} for s in found],
+        }
+    )
+
+
+@require_GET
+@organization_required
 def secret_suggestion(request: OrgRequest) -> JsonResponse:
     """Which of the organization's secrets serve the typed image (metadata only)."""
     image = request.GET.get("image", "").strip()[:MAX_IMAGE_LENGTH]
@@ -440,7 +479,12 @@ def secret_suggestion(request: OrgRequest) -> JsonResponse:
             # The provider the inline panel offers first for this registry.
             "provider": provider_for_host(registry).slug,
             "matches": [
-                {"id": str(m.secret.pk), "name": m.secret.name, "registry": m.registry}
+                {
+                    "id": str(m.secret.pk),
+                    "name": m.secret.name,
+                    "label": secret_label(m.secret),
+                    "registry": m.registry,
+                }
                 for m in matches
             ],
         }

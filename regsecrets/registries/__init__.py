@@ -21,10 +21,13 @@ from .dockerconfig import (
 )
 from .errors import InvalidDockerConfig, InvalidImageReference, ProviderValidationError
 from .matching import (
+    GLOB_INDEX_HOST,
     Credential,
     credential_for_key,
     credentials_for_image,
     hosts_for_image,
+    image_index_host,
+    index_host,
     key_matches_image,
     registry_host_for_matching,
 )
@@ -44,6 +47,7 @@ from .text import has_control_characters
 __all__ = [
     "DOCKER_HUB_AUTH_KEY",
     "DOCKER_HUB_DOMAIN",
+    "GLOB_INDEX_HOST",
     "MAX_DOCKER_CONFIG_BYTES",
     "MAX_IMAGE_LENGTH",
     "PROVIDERS",
@@ -66,6 +70,8 @@ __all__ = [
     "get_provider",
     "has_control_characters",
     "hosts_for_image",
+    "image_index_host",
+    "index_host",
     "key_matches_image",
     "normalize_registry_key",
     "parse_docker_config",

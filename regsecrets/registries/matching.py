@@ -37,13 +37,20 @@ from .errors import InvalidDockerConfig
 from .reference import ImageReference, parse_image_reference
 
 __all__ = [
+    "GLOB_INDEX_HOST",
     "Credential",
     "credential_for_key",
     "credentials_for_image",
     "hosts_for_image",
+    "image_index_host",
+    "index_host",
     "key_matches_image",
     "registry_host_for_matching",
 ]
+
+# What index_host answers for a key whose host holds a glob: such a key may serve
+# images on many hosts, so it is a candidate for every image.
+GLOB_INDEX_HOST = "*"
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,33 @@ def _matching_keys(keys: Iterable[str], image: str | ImageReference) -> list[str
     matched.sort(key=lambda item: item[0].text, reverse=True)
     matched.sort(key=lambda item: item[0].specificity)
     return [key for _, key in matched]
+
+
+def _index_form(pattern: _Pattern) -> str:
+    host = ".".join(pattern.labels)
+    return f"{host}:{pattern.port}" if pattern.port else host
+
+
+def index_host(key: str) -> str | None:
+    """The ``host[:port]`` under which a stored key is indexed for matching.
+
+    A key can only serve images whose registry host has this exact matching form, so
+    an index on it narrows the candidates before the full rule runs; a key with a glob
+    in its host is indexed as ``GLOB_INDEX_HOST`` (a candidate for every image), and
+    a key that can never match is not indexed (None).
+    """
+    pattern = _pattern_for_key(key)
+    if pattern is None:
+        return None
+    if any("*" in label for label in pattern.labels):
+        return GLOB_INDEX_HOST
+    return _index_form(pattern)
+
+
+def image_index_host(image: str | ImageReference) -> str:
+    """The indexed host an image's candidates are found under (with the globs);
+    raises InvalidImageReference for a malformed image."""
+    return _index_form(_pattern_for_image(_as_reference(image)))
 
 
 def key_matches_image(key: str, image: str | ImageReference) -> bool:

@@ -13,6 +13,12 @@ connection the verification client opens goes through :class:`GuardedBackend`, w
 * clamps every socket operation to one deadline shared by the whole check, so the
   total time is bounded even against a server that drips one byte per second.
 
+A backend built without a deadline reads it from :func:`deadline_scope`, at each
+operation: the verification client keeps one connection pool per process, and a
+kept-alive connection made by one check then obeys the deadline of the check that
+reuses it. Reusing a connection is safe for the guard: the address it is pinned to
+was checked when it was opened, under the same ``allow_private`` (one pool each).
+
 It plugs into httpcore (httpx's engine) as a network backend, which keeps TLS, SNI,
 certificate checks and the Host header working on the original host name.
 """
@@ -20,11 +26,14 @@ certificate checks and the Host header working on the original host name.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import contextvars
 import ipaddress
 import socket
 import ssl
 import time
 import typing
+from collections.abc import Callable, Iterator
 
 import httpcore
 
@@ -32,6 +41,7 @@ __all__ = [
     "AddressForbidden",
     "GuardedBackend",
     "NameNotResolved",
+    "deadline_scope",
     "is_forbidden_address",
 ]
 
@@ -125,6 +135,30 @@ def is_forbidden_address(address: str) -> bool:
     return _forbidden_ip(ip)
 
 
+# The deadline of the check running in this thread (or task), for backends and
+# streams shared between checks. Unset means no check is running: nothing may be sent.
+_SCOPED_DEADLINE: contextvars.ContextVar[float] = contextvars.ContextVar(
+    "regsecrets_netguard_deadline"
+)
+
+
+@contextlib.contextmanager
+def deadline_scope(deadline: float) -> Iterator[None]:
+    """Within this block, shared backends and streams obey ``deadline``
+    (a ``time.monotonic()`` instant)."""
+    token = _SCOPED_DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _SCOPED_DEADLINE.reset(token)
+
+
+def _scoped_deadline() -> float:
+    # Outside any scope the deadline has passed: a shared connection used by
+    # mistake outside a check fails at once instead of waiting without a bound.
+    return _SCOPED_DEADLINE.get(0.0)
+
+
 def _remaining(deadline: float) -> float:
     return deadline - time.monotonic()
 
@@ -139,9 +173,13 @@ def _clamp(timeout: float | None, deadline: float, exc: type[Exception]) -> floa
 class _DeadlineStream(httpcore.NetworkStream):
     """Delegates to the real stream with every timeout clamped to the deadline."""
 
-    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+    def __init__(self, inner: httpcore.NetworkStream, deadline: Callable[[], float]) -> None:
         self._inner = inner
-        self._deadline = deadline
+        self._deadline_of = deadline
+
+    @property
+    def _deadline(self) -> float:
+        return self._deadline_of()
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, _clamp(timeout, self._deadline, httpcore.ReadTimeout))
@@ -160,7 +198,7 @@ class _DeadlineStream(httpcore.NetworkStream):
     ) -> httpcore.NetworkStream:
         timeout = _clamp(timeout, self._deadline, httpcore.ConnectTimeout)
         return _DeadlineStream(
-            self._inner.start_tls(ssl_context, server_hostname, timeout), self._deadline
+            self._inner.start_tls(ssl_context, server_hostname, timeout), self._deadline_of
         )
 
     def get_extra_info(self, info: str) -> typing.Any:
@@ -168,12 +206,23 @@ class _DeadlineStream(httpcore.NetworkStream):
 
 
 class GuardedBackend(httpcore.NetworkBackend):
-    """httpcore network backend that checks, pins and time-bounds every connection."""
+    """httpcore network backend that checks, pins and time-bounds every connection.
 
-    def __init__(self, *, deadline: float, allow_private: bool) -> None:
-        self._deadline = deadline
+    With ``deadline=None`` the deadline is the one of the :func:`deadline_scope` in
+    force when each operation runs (a backend shared by many checks).
+    """
+
+    def __init__(self, *, deadline: float | None, allow_private: bool) -> None:
+        fixed = deadline
+        self._deadline_of: Callable[[], float] = (
+            _scoped_deadline if fixed is None else (lambda: fixed)
+        )
         self._allow_private = allow_private
         self._sync = httpcore.SyncBackend()
+
+    @property
+    def _deadline(self) -> float:
+        return self._deadline_of()
 
     def resolve(self, host: str, port: int) -> list[tuple[int, str]]:
         """Resolve ``host`` within the deadline; return (family, address) pairs."""
@@ -222,7 +271,7 @@ class GuardedBackend(httpcore.NetworkBackend):
             except httpcore.ConnectError as exc:
                 last_error = exc
                 continue
-            return _DeadlineStream(stream, self._deadline)
+            return _DeadlineStream(stream, self._deadline_of)
         assert last_error is not None
         raise last_error
 

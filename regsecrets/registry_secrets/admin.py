@@ -21,7 +21,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -34,7 +34,7 @@ from regsecrets.accounts.models import Organization
 from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
 from regsecrets.registries.client import FORBIDDEN_ADDRESS
-from regsecrets.registry_secrets import health
+from regsecrets.registry_secrets import health, selectors
 from regsecrets.registry_secrets.errors import InvalidInput, undecryptable_operator_message
 from regsecrets.registry_secrets.forms import SecretForm, provider_form_class, upload_was_dropped
 from regsecrets.registry_secrets.models import Secret
@@ -165,21 +165,11 @@ def _provider_inputs(provider: Provider, *, editing: bool) -> list[str]:
 
 
 def _services_count() -> Subquery:
-    """Count of services per secret, as a correlated subquery rather than a JOIN.
-
-    A JOIN + GROUP BY would group by every column, the ciphertext included, in
-    each query built on the admin's queryset (the key id filter's DISTINCT, the
-    autocomplete); the subquery, over the secret's own ``services`` relation,
-    leaves the row alone.
-    """
-    counts = (
-        Secret.objects.filter(pk=OuterRef("pk"))
-        .order_by()
-        .values("pk")
-        .annotate(n=Count("services"))
-        .values("n")
-    )
-    return Subquery(counts, output_field=IntegerField())
+    """Count of services per secret, as a correlated subquery rather than a JOIN: a
+    JOIN + GROUP BY would group by every column, the ciphertext included, in each
+    query built on the admin's queryset (the key id filter's DISTINCT, the
+    autocomplete)."""
+    return selectors.services_count()
 
 
 class ChooseProviderForm(forms.Form):

@@ -12,12 +12,10 @@ import hashlib
 import hmac
 import json
 import secrets as pysecrets
-import ssl
 import time
 import urllib.parse
 from typing import Any
 
-import certifi
 import httpcore
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,6 +30,7 @@ from regsecrets.accounts.models import MANAGER_ROLES, Membership
 from regsecrets.audit.services import audit_record
 from regsecrets.core import metrics
 from regsecrets.crypto.fields import open_document, seal_document
+from regsecrets.registries.client.transport import tls_context
 from regsecrets.registries.netguard import GuardedBackend
 from regsecrets.registry_secrets.models import HealthAlert, HealthWebhook
 
@@ -248,8 +247,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
         deadline=time.monotonic() + _WEBHOOK_TIMEOUT,
         allow_private=bool(getattr(settings, "REGSECRETS_ALLOW_PRIVATE_REGISTRIES", False)),
     )
-    context = ssl.create_default_context(cafile=certifi.where())
-    with httpcore.ConnectionPool(ssl_context=context, network_backend=backend) as pool:
+    with httpcore.ConnectionPool(ssl_context=tls_context(), network_backend=backend) as pool:
         response = pool.request(
             "POST",
             url,

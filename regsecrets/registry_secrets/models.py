@@ -84,6 +84,11 @@ class Secret(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="unique_secret_name")
         ]
+        indexes = [
+            # The secrets page's "needs attention" count and health filter: the few
+            # failing or expiring rows, not a pass over the organization's secrets.
+            models.Index(fields=["organization", "health_status"], name="secret_org_health"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -169,3 +174,55 @@ class HealthWebhook(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+class SecretCount(models.Model):
+    """How many secrets an organization holds, kept in the transaction of each create
+    and delete (``services``), so list replies give Koyeb's exact ``count`` without
+    counting N rows: one row read at any N.
+
+    Two creates in one organization serialise on this row for the rest of their
+    transactions; creating secrets is rare next to listing them.
+    """
+
+    organization = models.OneToOneField(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    # Not a PositiveIntegerField: a count gone wrong (rows written around the
+    # services) must not make deleting a secret fail on a CHECK constraint.
+    secrets = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.secrets} secrets"
+
+
+class SecretHost(models.Model):
+    """A secret's stored registry key by the ``host[:port]`` it can serve.
+
+    Image matching narrows the organization's secrets to those with a row for the
+    image's host (or for a glob key, stored as ``*``) through the index, then applies
+    the kubelet rule in Python to those few. A side table rather than a GIN index on
+    ``hosts``: it works the same on SQLite and PostgreSQL, and the host is stored in
+    the form matching compares (lower case, canonical port, Docker Hub as docker.io).
+    Written by the services with ``Secret.hosts``, in the same transaction.
+    """
+
+    GLOB = "*"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    secret = models.ForeignKey(Secret, on_delete=models.CASCADE, related_name="host_index")
+    host = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["secret", "host"], name="unique_secret_host_index")
+        ]
+        indexes = [models.Index(fields=["organization", "host"], name="secret_host_lookup")]
+
+    def __str__(self) -> str:
+        return self.host

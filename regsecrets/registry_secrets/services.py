@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -32,8 +32,9 @@ from regsecrets.registries import (
     ProviderValidationError,
     credential_values,
     get_provider,
+    index_host,
 )
-from regsecrets.registry_secrets.models import Secret
+from regsecrets.registry_secrets.models import Secret, SecretCount, SecretHost
 
 # What an edit form or API sends for "keep the stored value" of a credential field.
 _EMPTY = (None, "", b"")
@@ -141,6 +142,36 @@ def _display_username(provider_key: str, result: Any) -> str:
         if isinstance(value := result.fields.get(name), str) and value
     )
     return "" if username in credentials else username[:255]
+
+
+def _index_hosts(secret: Secret, *, replace: bool) -> None:
+    """Write the secret's host index rows (``SecretHost``) from ``secret.hosts``."""
+    if replace:
+        SecretHost.objects.filter(secret=secret).delete()
+    wanted = {host for key in secret.hosts or [] if (host := index_host(key)) is not None}
+    SecretHost.objects.bulk_create(
+        [
+            SecretHost(organization_id=secret.organization_id, secret=secret, host=host)
+            for host in sorted(wanted)
+        ]
+    )
+
+
+def _count(organization_id: Any, delta: int) -> None:
+    """Add ``delta`` to the organization's secret count, in the caller's transaction.
+
+    One statement, an upsert (PostgreSQL and SQLite both have ON CONFLICT), so the
+    first secret of an organization needs no prior row and two concurrent writers
+    serialise on the row instead of losing an update.
+    """
+    table = connection.ops.quote_name(SecretCount._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (organization_id, secrets) VALUES (%s, %s) "  # noqa: S608
+            "ON CONFLICT (organization_id) DO UPDATE "
+            f"SET secrets = {table}.secrets + excluded.secrets",
+            [organization_id, delta],
+        )
 
 
 @sensitive_variables("document", "credentials")
@@ -255,6 +286,8 @@ def secret_create_apply(
     try:
         with transaction.atomic():
             secret.save(force_insert=True)
+            _index_hosts(secret, replace=False)
+            _count(secret.organization_id, 1)
             audit_record(
                 action="secret.created",
                 organization=secret.organization,
@@ -490,6 +523,7 @@ def secret_update_apply(
     secret_names = {f.name for f in stored_provider(secret).fields if f.secret}
     secret.updated_by = actor if getattr(actor, "is_authenticated", False) else None
     secret.save()
+    _index_hosts(secret, replace=True)
     audit_record(
         action="secret.updated",
         organization=secret.organization,
@@ -548,6 +582,7 @@ def secret_delete(
             details={"provider": secret.provider},
         )
         secret.delete()
+        _count(secret.organization_id, -1)
 
 
 def secret_reveal(

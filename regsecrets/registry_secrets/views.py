@@ -16,7 +16,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -127,13 +126,14 @@ def secret_list(request: OrgRequest) -> HttpResponse:
     health_filter = request.GET.get("health", "")
     if health_filter not in selectors.HEALTH_FILTERS:
         health_filter = ""
-    secrets = selectors.secret_list(
+    page = selectors.secret_page(
         organization=request.organization,
+        number=request.GET.get("page"),
+        size=PAGE_SIZE,
         search=search,
         provider=provider.key if provider else "",
         health=health_filter,
-    ).select_related("updated_by")
-    page = Paginator(secrets, PAGE_SIZE).get_page(request.GET.get("page"))
+    )
     rows = [
         {"secret": s, "provider": _provider_info(s.provider), "hosts": _display_hosts(s)}
         for s in page

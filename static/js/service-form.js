@@ -317,6 +317,105 @@
     }
   }
 
+  // Make sure the select has an option for a secret (the select holds a few
+  // secrets only: a search's answer and the current choice).
+  function ensureOption(id, label) {
+    if (!id) {
+      return;
+    }
+    var present = Array.prototype.some.call(select.options, function (option) {
+      return option.value === id;
+    });
+    if (!present) {
+      select.insertBefore(new Option(label || id, id), select.querySelector("option[value='" + NEW + "']"));
+    }
+  }
+
+  // --- Secret search (search as you type) --------------------------------------
+  //
+  // Without this script, "Find" posts the form and the page comes back with the
+  // secrets found. With it, typing asks the server for the names containing the
+  // text (a bounded answer) and puts them in the select; "No secret", "Create a new
+  // registry secret…" and the current choice stay.
+
+  var searchInput = document.getElementById("id_secret_search");
+  var searchedInput = document.getElementById("id_secret_searched");
+  var searchStatus = document.getElementById("secret-search-status");
+  var searchButton = document.getElementById("secret-search-button");
+  var searchTimer = null;
+  var searchSequence = 0;
+
+  function showResults(query, secrets) {
+    var keep = select.value;
+    Array.prototype.slice.call(select.options).forEach(function (option) {
+      if (option.value && option.value !== NEW && option.value !== keep) {
+        option.remove();
+      }
+    });
+    var newOption = select.querySelector("option[value='" + NEW + "']");
+    secrets.forEach(function (secret) {
+      if (secret.id !== keep) {
+        select.insertBefore(new Option(secret.label, secret.id), newOption);
+      }
+    });
+    select.value = keep;
+    searchedInput.value = query;
+    if (secrets.length) {
+      searchStatus.textContent =
+        secrets.length + (secrets.length === 1 ? " secret" : " secrets") + " in the list" +
+        (query ? " whose name contains “" + query + "”." : ".");
+    } else {
+      searchStatus.textContent = "No secret name contains “" + query + "”.";
+    }
+  }
+
+  function searchSecrets() {
+    var query = searchInput.value.trim();
+    var mine = ++searchSequence;
+    fetch(searchInput.dataset.searchUrl + "?" + new URLSearchParams({ q: query }), {
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" },
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (body) {
+        if (mine === searchSequence) {
+          showResults(query, body.secrets || []);
+        }
+      })
+      .catch(function () {
+        if (mine === searchSequence) {
+          searchStatus.textContent = "The search did not answer; press Find to try again.";
+        }
+      });
+  }
+
+  if (searchInput && searchedInput && searchStatus && searchInput.dataset.searchUrl) {
+    searchInput.addEventListener("input", function () {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(searchSecrets, 250);
+    });
+    searchInput.addEventListener("keydown", function (event) {
+      // Enter searches now; it must not save the service.
+      if (event.key === "Enter") {
+        event.preventDefault();
+        clearTimeout(searchTimer);
+        searchSecrets();
+      }
+    });
+    if (searchButton) {
+      searchButton.addEventListener("click", function (event) {
+        event.preventDefault();
+        clearTimeout(searchTimer);
+        searchSecrets();
+      });
+    }
+  }
+
   // --- Live suggestion -----------------------------------------------------------
 
   var timer = null;
@@ -366,6 +465,7 @@
         live.querySelector("[data-text]").textContent =
           "The secret “" + match.name + "” matches the registry " + match.registry + " — select it?";
         live.querySelector("[data-select]").dataset.secretId = match.id;
+        live.querySelector("[data-select]").dataset.secretLabel = match.label || match.name;
         live.hidden = false;
       })
       .catch(hideSuggestion);
@@ -377,6 +477,7 @@
       timer = setTimeout(suggest, 300);
     });
     live.querySelector("[data-select]").addEventListener("click", function (event) {
+      ensureOption(event.currentTarget.dataset.secretId, event.currentTarget.dataset.secretLabel);
       select.value = event.currentTarget.dataset.secretId;
       previous = select.value;
       // Let other listeners (the verify result) see the new choice.

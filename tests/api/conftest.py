@@ -85,6 +85,21 @@ class Api:
 
 
 @pytest.fixture
+def live_url(live_server) -> str:
+    """The live server's URL, its middleware rebuilt with the test settings.
+
+    The session-wide server starts before the autouse settings fixture turns the
+    HTTPS redirect off, and SecurityMiddleware reads it when it is built.
+    """
+    app = live_server.thread.httpd.get_app()
+    while hasattr(app, "application"):
+        app.load_middleware()
+        app = app.application
+    app.load_middleware()
+    return live_server.url
+
+
+@pytest.fixture
 def issue_token():
     from regsecrets.accounts.tokens import token_create
 

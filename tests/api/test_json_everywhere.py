@@ -53,6 +53,47 @@ def test_unknown_api_paths_answer_json_404(client, path, method):
     assert_api_error(response, 404, "not_found")
 
 
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND"]
+
+
+def _concrete(path: str) -> str:
+    return path.replace("{id}", "00000000-0000-0000-0000-000000000000")
+
+
+def test_every_api_route_answers_every_method_in_json():
+    """Walks the URL map (the routes api.schema documents): a method a route does not
+    serve is a JSON 405 naming the ones it does; a served one without a token is a 401."""
+    from regsecrets.api.schema import api_routes
+
+    routes = api_routes()
+    assert len(routes) >= 11
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    for path, served in routes.values():
+        for method in METHODS:
+            response = client.generic(method, _concrete(path))
+            if method == "HEAD":  # the same reply without its body, as HTTP wants
+                assert response.status_code == (405 if method not in served else 401)
+                assert response["Content-Type"] == "application/json"
+                assert response.content == b""
+            elif method not in served:
+                assert_api_error(response, 405, "method_not_allowed")
+            elif path == "/v1/openapi.json":
+                assert response.status_code == 200
+            else:
+                assert_api_error(response, 401, "unauthenticated")
+            if method not in served:
+                assert response["Allow"] == ", ".join(sorted(served)), path
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/deployments/", "/v1/deployments/x/y", "/v1/services/x/pause", "/v1/apps/x/resume", "/v1/instances", "/v1/%ff"],
+)
+def test_paths_koyeb_has_and_we_do_not_answer_json_404(api, path):
+    for method in ("GET", "POST", "PUT"):
+        assert_api_error(api.call(method, path), 404, "not_found")
+
+
 def test_a_wrong_method_on_the_openapi_document_answers_json_405(client):
     response = client.post("/v1/openapi.json")
     assert_api_error(response, 405, "method_not_allowed")

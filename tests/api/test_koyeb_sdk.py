@@ -11,7 +11,9 @@ import json
 import pytest
 from koyeb.api import ApiClient, Configuration
 from koyeb.api.api.apps_api import AppsApi
+from koyeb.api.api.deployments_api import DeploymentsApi
 from koyeb.api.api.docker_helper_api import DockerHelperApi
+from koyeb.api.api.instances_api import InstancesApi
 from koyeb.api.api.secrets_api import SecretsApi
 from koyeb.api.api.services_api import ServicesApi
 from koyeb.api.exceptions import (
@@ -22,6 +24,7 @@ from koyeb.api.exceptions import (
     UnauthorizedException,
 )
 from koyeb.api.models import (
+    AppStatus,
     AzureContainerRegistryConfiguration,
     CreateApp,
     CreateSecret,
@@ -36,6 +39,9 @@ from koyeb.api.models import (
     PrivateRegistryConfiguration,
     Secret,
     SecretType,
+    ServiceStatus,
+    UpdateApp,
+    UpdateService,
 )
 
 from tests.api.conftest import PROVIDER_PAYLOADS
@@ -60,21 +66,6 @@ def sdk_client(url: str, token: str | None) -> ApiClient:
         config.api_key = {"Bearer": token}
         config.api_key_prefix = {"Bearer": "Bearer"}
     return ApiClient(config)
-
-
-@pytest.fixture
-def live_url(live_server) -> str:
-    """The live server's URL, its middleware rebuilt with the test settings.
-
-    The session-wide server starts before the autouse settings fixture turns the
-    HTTPS redirect off, and SecurityMiddleware reads it when it is built.
-    """
-    app = live_server.thread.httpd.get_app()
-    while hasattr(app, "application"):
-        app.load_middleware()
-        app = app.application
-    app.load_middleware()
-    return live_server.url
 
 
 @pytest.fixture
@@ -254,3 +245,142 @@ def test_sdk_error_replies(sdk, live_url, member, org, issue_token):
     with pytest.raises(ForbiddenException) as caught:
         as_member.reveal_secret(secret_id, {})
     assert error_body(caught.value)["code"] == "permission_denied"
+
+
+# --- round 2: services change, deployments, honest statuses, filters, defaults, errors ------
+
+
+def _service_with_secret(sdk, image="ghcr.io/octocat/app:1", secret="ghcr"):
+    app = AppsApi(sdk).create_app(CreateApp(name="web")).app
+    definition = DeploymentDefinition(name="front", docker=DockerSource(image=image, image_registry_secret=secret))
+    return app, ServicesApi(sdk).create_service(CreateService(app_id=app.id, definition=definition)).service
+
+
+def _docker(deployment) -> tuple[str, str]:
+    return deployment.definition.docker.image, deployment.definition.docker.image_registry_secret
+
+
+def test_sdk_switches_a_service_to_another_secret_with_put_and_patch(sdk):
+    create(sdk, "ghcr", "github_registry")
+    create(sdk, "ghcr-rotated", "github_registry")
+    create(sdk, "hub", "docker_hub_registry")
+    services_api = ServicesApi(sdk)
+    _, service = _service_with_secret(sdk)
+
+    put = services_api.update_service(
+        service.id,
+        UpdateService(definition=DeploymentDefinition(name="front", docker=DockerSource(image="docker.io/acme/app:2", image_registry_secret="hub"))),
+    ).service
+    assert put.version == "2"
+    patched = services_api.update_service2(
+        service.id,
+        UpdateService(definition=DeploymentDefinition(docker=DockerSource(image="ghcr.io/octocat/app:3", image_registry_secret="ghcr-rotated"))),
+        update_mask="definition.docker",
+    ).service
+    assert patched.version == "3"
+    latest = DeploymentsApi(sdk).get_deployment(patched.latest_deployment_id).deployment
+    assert _docker(latest) == ("ghcr.io/octocat/app:3", "ghcr-rotated")
+
+    with pytest.raises(BadRequestException) as caught:  # the secret must serve the image, as on the site
+        services_api.update_service2(
+            service.id,
+            UpdateService(definition=DeploymentDefinition(docker=DockerSource(image_registry_secret="hub"))),
+            update_mask="definition.docker.image_registry_secret",
+        )
+    assert caught.value.data.fields[0].var_field == "definition.docker.image_registry_secret"
+    assert services_api.get_service(service.id).service.version == "3"
+
+
+def test_sdk_reads_back_image_and_secret_from_the_services_deployments(sdk):
+    create(sdk, "ghcr", "github_registry")
+    create(sdk, "hub", "docker_hub_registry")
+    _, service = _service_with_secret(sdk)
+    got = ServicesApi(sdk).get_service(service.id).service
+    assert got.latest_deployment_id == got.active_deployment_id == service.latest_deployment_id
+    deployments_api = DeploymentsApi(sdk)
+    first = deployments_api.get_deployment(got.latest_deployment_id).deployment
+    assert _docker(first) == ("ghcr.io/octocat/app:1", "ghcr")
+    assert (first.service_id, first.version, first.definition.name) == (service.id, "1", "front")
+
+    ServicesApi(sdk).update_service(
+        service.id,
+        UpdateService(definition=DeploymentDefinition(name="front", docker=DockerSource(image="docker.io/acme/app:1", image_registry_secret="hub"))),
+    )
+    listed = deployments_api.list_deployments(service_id=service.id)
+    assert listed.count == 2
+    assert [(d.version, d.status.value, _docker(d)) for d in listed.deployments] == [
+        ("2", "STARTING", ("docker.io/acme/app:1", "hub")),
+        ("1", "STOPPED", ("ghcr.io/octocat/app:1", "ghcr")),
+    ]
+    assert deployments_api.list_deployments(service_id=service.id, statuses=["STOPPED"]).count == 1
+
+
+def test_sdk_status_version_and_life_cycle_are_set_never_the_sdks_defaults(sdk, org):
+    from regsecrets.registry_secrets.models import HealthStatus
+    from regsecrets.registry_secrets.models import Secret as SecretRow
+
+    create(sdk, "ghcr", "github_registry")
+    app, service = _service_with_secret(sdk)
+    apps_api, services_api = AppsApi(sdk), ServicesApi(sdk)
+    public = services_api.create_service(
+        CreateService(app_id=app.id, definition=DeploymentDefinition(name="public", docker=DockerSource(image="nginx:1.27")))
+    ).service
+    assert public.status == ServiceStatus.HEALTHY
+    assert public.life_cycle.to_dict() == {"delete_after_sleep": 0, "delete_after_create": 0}
+    assert public.version == "1"
+    # Not checked yet: STARTING is what the server says, and it says why.
+    got = services_api.get_service(service.id).service
+    assert (got.status, got.messages) == (ServiceStatus.STARTING, ["The registry secret “ghcr” has not been checked yet."])
+    SecretRow.objects.filter(organization=org, name="ghcr").update(health_status=HealthStatus.FAILING, health_code="AUTH_ACCESS_DENIED")
+    assert services_api.get_service(service.id).service.status == ServiceStatus.UNHEALTHY
+    got_app = apps_api.get_app(app.id).app
+    assert got_app.status == AppStatus.UNHEALTHY
+    assert got_app.life_cycle.delete_when_empty is False
+    # The raw reply carries every status field: none is left to the SDK's default.
+    raw = json.loads(services_api.get_service_without_preload_content(service.id).data)["service"]
+    assert {"status", "version", "life_cycle", "latest_deployment_id", "active_deployment_id"} <= set(raw)
+
+
+def test_sdk_list_services_filters(sdk):
+    create(sdk, "ghcr", "github_registry")
+    app, service = _service_with_secret(sdk)
+    services_api = ServicesApi(sdk)
+    services_api.create_service(
+        CreateService(app_id=app.id, definition=DeploymentDefinition(name="public", docker=DockerSource(image="nginx:1.27")))
+    )
+    assert [s.name for s in services_api.list_services(statuses=["HEALTHY"]).services] == ["public"]
+    assert [s.name for s in services_api.list_services(statuses=["STARTING"]).services] == ["front"]
+    assert services_api.list_services(types=["WEB"]).count == 2
+    assert services_api.list_services(types=["WORKER"]).count == 0
+    assert services_api.list_services(regions=["fra"]).count == 0
+    assert services_api.list_services(app_id=app.id, name="fro", ids=[service.id]).count == 1
+    for kwargs, field in [({"statuses": ["RUNNING"]}, "statuses"), ({"types": ["CRON"]}, "types")]:
+        with pytest.raises(BadRequestException) as caught:
+            services_api.list_services(**kwargs)
+        assert caught.value.data.fields[0].var_field == field
+
+
+def test_sdk_create_secret_with_the_default_type(sdk):
+    body = CreateSecret(name="ghcr", github_registry=GitHubRegistryConfiguration(**PROVIDER_PAYLOADS["github_registry"]))
+    assert body.type == SecretType.SIMPLE  # what the SDK sends when nobody says
+    secret = SecretsApi(sdk).create_secret(body).secret
+    assert secret.type == SecretType.REGISTRY
+    assert secret.github_registry.username == "octocat"
+    with pytest.raises(BadRequestException) as caught:
+        SecretsApi(sdk).create_secret(CreateSecret(name="plain", value="x"))
+    assert "Only registry secrets" in caught.value.data.fields[0].description
+
+
+def test_sdk_calls_to_what_is_not_served_answer_json_errors(sdk):
+    app = AppsApi(sdk).create_app(CreateApp(name="web")).app
+    with pytest.raises(NotFoundException) as caught:  # an unknown path
+        AppsApi(sdk).pause_app(app.id)
+    assert error_body(caught.value) == {"status": 404, "code": "not_found", "message": "No such API path.", "fields": []}
+    assert caught.value.data.code == "not_found"
+    with pytest.raises(ApiException) as caught:  # a method the path does not serve
+        AppsApi(sdk).update_app(app.id, UpdateApp(name="renamed"))
+    assert caught.value.status == 405
+    assert caught.value.headers["Allow"] == "DELETE, GET"
+    assert error_body(caught.value)["code"] == "method_not_allowed"
+    with pytest.raises(NotFoundException):
+        InstancesApi(sdk).list_instances()

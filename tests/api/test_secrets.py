@@ -51,6 +51,35 @@ def test_simple_and_managed_secrets_are_refused_clearly(api, kind):
     ]
 
 
+@pytest.mark.parametrize("provider", list(PROVIDER_PAYLOADS))
+def test_the_sdks_default_type_with_one_registry_object_is_a_registry_secret(api, provider):
+    # koyeb-sdk's CreateSecret sends type SIMPLE unless told otherwise.
+    response = api.post("/v1/secrets", {**create_body("creds", provider), "type": "SIMPLE"})
+    assert response.status_code == 200, response.json()
+    secret = response.json()["secret"]
+    assert (secret["type"], list(secret).count(provider)) == ("REGISTRY", 1)
+    assert Secret.objects.get(pk=secret["id"]).provider == provider
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**create_body("creds", "github_registry"), "type": "SIMPLE", "value": "x"},
+        {"name": "plain", "type": "SIMPLE"},
+        {**create_body("creds", "github_registry"), **create_body("creds", "docker_hub_registry"), "type": "SIMPLE"},
+        {**create_body("creds", "github_registry"), "type": "MANAGED"},
+    ],
+    ids=["simple-with-a-value", "simple-alone", "simple-with-two-registries", "managed"],
+)
+def test_other_simple_and_managed_bodies_keep_their_clear_error(api, body):
+    response = api.post("/v1/secrets", body)
+    assert response.status_code == 400
+    assert response.json()["fields"] == [
+        {"field": "type", "description": "Only registry secrets (type REGISTRY) are supported; SIMPLE and MANAGED secrets are not."}
+    ]
+    assert not Secret.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -239,6 +268,27 @@ def test_update_mask_limits_the_change(api, make_secret):
     assert secret_fields(secret)["password"] == "new-pass"
     whole = api.patch(f"/v1/secrets/{secret.pk}?update_mask=private_registry", body).json()["secret"]
     assert whole["private_registry"] == {"username": "ignored", "url": "other.example.com"}
+
+
+@pytest.mark.parametrize(
+    ("query", "body", "field"),
+    [
+        ("", {"type": ["REGISTRY"], "github_registry": {"username": "hubot"}}, "type"),
+        ("?update_mask=", {"name": {}, "github_registry": {"username": "hubot"}}, "name"),
+        ("?update_mask=github_registry.username", {"name": 5, "github_registry": {"username": "hubot"}}, "name"),
+    ],
+)
+def test_update_checks_the_types_of_fields_it_ignores(api, make_secret, query, body, field):
+    secret = make_secret("ghcr")
+    response = api.patch(f"/v1/secrets/{secret.pk}{query}", body)
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["field"] == field
+
+
+def test_create_checks_the_type_of_a_value_it_ignores(api):
+    response = api.post("/v1/secrets", {**create_body("creds", "github_registry"), "value": {}})
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["field"] == "value"
 
 
 def test_update_ignores_the_sdks_default_type(api, make_secret):

@@ -87,7 +87,14 @@ def test_suggestion_names_matching_secrets_of_this_organization_only(
     assert response.json() == {
         "registry": "ghcr.io",
         "provider": "github",  # what the inline panel offers first
-        "matches": [{"id": str(ghcr_secret.pk), "name": "ghcr-bot", "registry": "ghcr.io"}],
+        "matches": [
+            {
+                "id": str(ghcr_secret.pk),
+                "name": "ghcr-bot",
+                "label": "ghcr-bot (ghcr.io)",
+                "registry": "ghcr.io",
+            }
+        ],
     }
 
 

@@ -8,11 +8,19 @@ by wrapping them in IPv6.
 from __future__ import annotations
 
 import ipaddress
+import socket
+import time
 
+import httpcore
 import pytest
 
 from regsecrets.registries.client import FORBIDDEN_ADDRESS, ClientOptions, check_credentials
-from regsecrets.registries.netguard import is_forbidden_address
+from regsecrets.registries.netguard import (
+    AddressForbidden,
+    GuardedBackend,
+    deadline_scope,
+    is_forbidden_address,
+)
 
 
 def teredo(server: str, client: str) -> str:
@@ -92,3 +100,30 @@ def test_registry_at_an_embedded_private_address_is_refused_before_connecting(ho
     result = check_credentials(host, None, options=ClientOptions(timeout=2.0))
     assert result.code == FORBIDDEN_ADDRESS
     assert "non-public address" in result.reason
+
+
+def test_a_shared_backend_connects_only_inside_a_deadline_scope():
+    # The verification client's process-wide backend takes each check's deadline from
+    # deadline_scope; outside one the deadline has passed and nothing is sent.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        backend = GuardedBackend(deadline=None, allow_private=True)
+        with pytest.raises(httpcore.ConnectTimeout):
+            backend.connect_tcp("127.0.0.1", port)
+        with deadline_scope(time.monotonic() + 5):
+            stream = backend.connect_tcp("127.0.0.1", port)
+        try:
+            # The stream obeys the deadline of the scope it is used in, not the one
+            # it was opened in: a kept-alive connection reused after that has passed.
+            with deadline_scope(time.monotonic() - 1), pytest.raises(httpcore.WriteTimeout):
+                stream.write(b"GET / HTTP/1.1\r\n\r\n")
+        finally:
+            stream.close()
+
+
+def test_a_shared_backend_still_refuses_private_addresses_inside_a_scope():
+    backend = GuardedBackend(deadline=None, allow_private=False)
+    with deadline_scope(time.monotonic() + 5), pytest.raises(AddressForbidden):
+        backend.connect_tcp("127.0.0.1", 80)

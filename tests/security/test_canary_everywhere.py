@@ -286,6 +286,7 @@ def site_urls(secrets: Iterable[Secret]) -> list[str]:
                 reverse("deploy:service_delete", args=[service.pk]),
                 reverse("deploy:app_delete", args=[service.app_id]),
                 reverse("deploy:secret_suggestion") + f"?image={service.image}",
+                reverse("deploy:secret_search") + f"?q={secret.name}",
             ]
     return list(dict.fromkeys(urls))
 
@@ -476,6 +477,7 @@ NO_CREDENTIALS = {
     "deploy:service_delete",
     "deploy:service_switch_secret",
     "deploy:secret_suggestion",
+    "deploy:secret_search",
     "deploy:verify_image",
     "deploy:inline_secret_fields",
     "audit:activity",

@@ -327,6 +327,7 @@ def test_get_parameters_of_every_page_are_hostile_proof(world):
         reverse("audit:activity"),
         reverse("deploy:service_create", args=[world.app.pk]),
         reverse("deploy:secret_suggestion"),
+        reverse("deploy:secret_search"),
         reverse("deploy:inline_secret_fields", args=["github"]),
         reverse("deploy:app_list"),
     ]
@@ -341,6 +342,9 @@ def test_get_parameters_of_every_page_are_hostile_proof(world):
         "image",
         "secret",
         "name",
+        "secret_search",
+        "before",
+        "after",
     ]
     for page in pages:
         for value in ("\x00", LONG[:5000], "-1", "99999999999999999999", "//evil.example/", "%ff"):

@@ -90,6 +90,7 @@ class Other:
             "secret_id": self.secret.pk,
             "app_id": self.app.pk,
             "service_id": self.service.pk,
+            "deployment_id": self.service.latest_deployment_id,
             "membership_id": self.membership.pk,
             "token_id": self.token.pk,
         }
@@ -268,6 +269,9 @@ def test_ids_in_query_strings_and_bodies_are_scoped_too(alice_client, org, other
 
     suggestion = reverse("deploy:secret_suggestion") + "?image=ghcr.io/acme/app:1"
     assert_hidden(alice_client.get(suggestion), other, "secret suggestion", (200,))
+
+    search = reverse("deploy:secret_search") + f"?q={other.secret.name}"
+    assert_hidden(alice_client.get(search), other, "secret search", (200,))
 
     response = alice_client.post(reverse("organization_switch"), {"organization": "globex"})
     assert_hidden(response, other, "switch to another organization", (404,))

@@ -308,19 +308,30 @@ Responder = Callable[[BaseHTTPRequestHandler], tuple[int, dict[str, str], bytes]
 
 
 class ScriptedServer:
-    """An HTTP server whose answers a test scripts; records method, path, headers."""
+    """An HTTP server whose answers a test scripts; records method, path, headers and
+    the client's address (one per connection). ``keep_alive`` answers HTTP/1.1 and
+    keeps connections open between requests, as real registries do."""
 
-    def __init__(self, responder: Responder, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, responder: Responder, host: str = "127.0.0.1", keep_alive: bool = False
+    ) -> None:
         self.requests: list[dict] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def log_message(self, format, *args):
                 pass
 
             def handle_any(self):
                 server.requests.append(
-                    {"method": self.command, "path": self.path, "headers": dict(self.headers)}
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "peer": self.client_address,
+                    }
                 )
                 status, headers, body = responder(self)
                 self.send_response(status)
@@ -348,8 +359,10 @@ class ScriptedServer:
 def scripted_server() -> Iterator[Callable[..., ScriptedServer]]:
     servers: list[ScriptedServer] = []
 
-    def make(responder: Responder, host: str = "127.0.0.1") -> ScriptedServer:
-        server = ScriptedServer(responder, host)
+    def make(
+        responder: Responder, host: str = "127.0.0.1", keep_alive: bool = False
+    ) -> ScriptedServer:
+        server = ScriptedServer(responder, host, keep_alive)
         servers.append(server)
         return server
 

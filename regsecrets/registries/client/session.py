@@ -4,18 +4,16 @@ and responses read up to a size cap, all within the check's deadline."""
 from __future__ import annotations
 
 import email.utils
-import ssl
 import time
 from dataclasses import dataclass
 
-import certifi
 import httpx
 
 from regsecrets.registries.dockerconfig import DOCKER_HUB_AUTH_KEY
-from regsecrets.registries.netguard import GuardedBackend
+from regsecrets.registries.netguard import deadline_scope
 
 from .results import INVALID_SCHEME, MALFORMED, REGISTRY_ERROR, ClientOptions, Stop
-from .transport import GuardedTransport
+from .transport import shared_transport
 
 __all__ = [
     "DOCKER_HUB_REGISTRY",
@@ -122,17 +120,18 @@ def registry_for(server: str, options: ClientOptions) -> Registry:
 
 
 class Session:
-    """One check: one deadline, one connection pool, the URL policy."""
+    """One check: one deadline, the URL policy, the process's guarded connections."""
 
     def __init__(self, options: ClientOptions, deadline: float) -> None:
         self.options = options
         # Shared with the other checks of the same request; every socket operation is
-        # clamped to it by the backend, so a check cannot outlive it.
+        # clamped to it by the backend (through deadline_scope), so a check cannot
+        # outlive it, on a new connection or one kept alive by an earlier check.
         self.deadline = deadline
-        backend = GuardedBackend(deadline=self.deadline, allow_private=options.allow_private)
-        ssl_context = ssl.create_default_context(cafile=certifi.where())
+        # A client per check (its cookies are this check's only) over the transport
+        # every check of this process shares (transport.py says why that is safe).
         self.client = httpx.Client(
-            transport=GuardedTransport(backend, ssl_context),
+            transport=shared_transport(allow_private=options.allow_private),
             follow_redirects=False,
             trust_env=False,
             timeout=options.timeout,
@@ -187,7 +186,7 @@ class Session:
             self.require_scheme(url, what)
             if time.monotonic() >= self.deadline:
                 raise httpx.ReadTimeout("verification deadline reached")
-            with self.client.stream(
+            with deadline_scope(self.deadline), self.client.stream(
                 method,
                 url,
                 headers=headers,
@@ -212,6 +211,11 @@ class Session:
                 body = b""
                 if method != "HEAD":
                     body = self._read_capped(response, what)
+                else:
+                    # No body follows, whatever Content-Length says; reaching the end
+                    # of the reply leaves the connection reusable by the next check.
+                    for _chunk in response.iter_raw():
+                        break
                 return Reply(response.status_code, response.headers, body, response.url)
         raise Stop(REGISTRY_ERROR, f"The {what} redirected too many times.")
 
