@@ -110,6 +110,24 @@ def _switch_rows(secret: Secret, services_using: list[Any], request: OrgRequest)
     return [{"service": s, "choices": choices.get(s.pk, [])} for s in services_using]
 
 
+def _sort_links(request: OrgRequest, current: str) -> dict[str, dict[str, str]]:
+    """For each sortable column: the URL that sorts by it (again: the other way),
+    keeping the filters, and its aria-sort state."""
+    links = {}
+    for column in ("name", "provider", "updated"):
+        ascending = current == column
+        target = f"-{column}" if ascending else column
+        query = {k: v for k, v in request.GET.items() if k not in ("sort", "page")}
+        query["sort"] = target
+        state = "none"
+        if current in (column, f"-{column}"):
+            # "updated" lists the newest first: that is descending.
+            descending = (current == "-" + column) != (column == "updated")
+            state = "descending" if descending else "ascending"
+        links[column] = {"url": f"?{urlencode(query)}", "aria_sort": state}
+    return links
+
+
 @require_GET
 @organization_required
 def secret_list(request: OrgRequest) -> HttpResponse:
@@ -126,7 +144,11 @@ def secret_list(request: OrgRequest) -> HttpResponse:
     health_filter = request.GET.get("health", "")
     if health_filter not in selectors.HEALTH_FILTERS:
         health_filter = ""
+    sort = request.GET.get("sort", "name")
+    if sort not in selectors.SECRET_SORTS:
+        sort = "name"
     page = selectors.secret_page(
+        sort=sort,
         organization=request.organization,
         number=request.GET.get("page"),
         size=PAGE_SIZE,
@@ -148,6 +170,8 @@ def secret_list(request: OrgRequest) -> HttpResponse:
             "provider_slug": provider_slug,
             "providers": PROVIDERS,
             "health_filter": health_filter,
+            "sort": sort,
+            "sort_links": _sort_links(request, sort),
             "attention_count": health.secrets_needing_attention(request.organization).count(),
             "filtered": bool(search or provider or health_filter),
         },

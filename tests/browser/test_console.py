@@ -80,6 +80,14 @@ def test_navigation_words_and_forms_at_desktop_width(
         "puller@demo-project.iam.gserviceaccount.com"
     )
     expect(page.locator("#secret-table")).not_to_contain_text("_json_key")
+    # Sorting: by name, then the other way, by a click on the header.
+    names = page.locator("#secret-table td.cell-name a")
+    expect(names).to_have_text(["gcp-artifacts", "ghcr-acme"])
+    page.click("#sort-name")
+    expect(names).to_have_text(["ghcr-acme", "gcp-artifacts"])
+    expect(page.locator("th[aria-sort=descending]")).to_contain_text("Name")
+    page.click("#sort-provider")
+    expect(page.locator("th[aria-sort=ascending]")).to_contain_text("Registry")
 
     # Activity: sentences and links, failures marked, no codes.
     page.goto("/activity/")
