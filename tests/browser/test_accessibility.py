@@ -27,6 +27,8 @@ from tests.registry_secrets.samples import GCP_KEY
 pytestmark = pytest.mark.browser
 
 WIDTHS = {"1280": DESKTOP, "390": MOBILE}
+# Pages whose scripts fetch on load (previews, suggestions): checked once those settle.
+SCRIPTED = ("secret-new", "secret-edit", "service-new", "service-edit", "app-new")
 
 
 @pytest.fixture
@@ -135,6 +137,8 @@ def check_pages(
     for name, path in pages:
         page.goto(path)
         expect(page.locator("main")).to_be_visible()
+        if name.startswith(SCRIPTED):
+            page.wait_for_load_state("networkidle")  # the scripts' own fetches settled
         violations = axe_run(page)
         report[f"{name}@{width}"] = summarize(violations)
         page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
@@ -155,21 +159,32 @@ def test_every_page_has_no_serious_or_critical_violation(
     newbie, empty_org = console["newbie"]
     for width, viewport in WIDTHS.items():
         report |= check_pages(
-            login_context(browser_user, browser_org, viewport=viewport),
+            login_context(browser_user, browser_org, viewport=viewport, reduced_motion="reduce"),
             signed_in_pages(console),
             width,
             shots,
             problems,
         )
         report |= check_pages(
-            login_context(newbie, empty_org, viewport=viewport), EMPTY_PAGES, width, shots, problems
+            login_context(newbie, empty_org, viewport=viewport, reduced_motion="reduce"),
+            EMPTY_PAGES,
+            width,
+            shots,
+            problems,
         )
         report |= check_pages(
-            login_context(viewport=viewport), SIGNED_OUT_PAGES, width, shots, problems
+            login_context(viewport=viewport, reduced_motion="reduce"),
+            SIGNED_OUT_PAGES,
+            width,
+            shots,
+            problems,
         )
 
     # The menus, opened: the organization switcher and the account menu.
-    page = login_context(browser_user, browser_org, viewport=DESKTOP).new_page()
+    # Reduced motion: Bootstrap's transitions off, so axe reads colours as they settle.
+    page = login_context(
+        browser_user, browser_org, viewport=DESKTOP, reduced_motion="reduce"
+    ).new_page()
     page.goto("/apps/")
     for menu in ("#org-menu", "#account-menu"):
         page.click(menu)
@@ -185,6 +200,8 @@ def test_every_page_has_no_serious_or_critical_violation(
     page.fill("#id_image", "ghcr.io/acme/web:1")
     page.click("#new-secret-link")
     expect(page.locator("#secret_name")).to_be_visible()
+    expect(page.locator("#live-suggestion")).to_be_visible()  # ghcr-acme serves ghcr.io
+    page.wait_for_load_state("networkidle")
     violations = axe_run(page)
     report["app-new-inline-secret@1280"] = summarize(violations)
     page.screenshot(path=str(shots / "app-new-inline-secret-1280.png"), full_page=True)
