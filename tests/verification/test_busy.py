@@ -115,7 +115,8 @@ def test_a_busy_answer_spends_no_budget_and_a_freed_slot_serves_again(
         actor=alice,
         rate_limit=True,
     )
-    assert len(checks) == 1 and not checks[0].result.success
+    assert len(checks) == 1
+    assert not checks[0].result.success
     assert verification._REQUESTS.active == 0
 
 
