@@ -180,8 +180,9 @@ def secret_search(
 ) -> list[Secret]:
     """Up to ``limit`` of the organization's secrets whose name contains ``query``, by
     name, metadata only: the service form's secret picker. One query with a LIMIT:
-    PostgreSQL walks the (organization, name) index and stops at ``limit`` matches
-    (a name found by no one walks it all; a trigram index would bound that too)."""
+    for a substring many names contain, PostgreSQL walks the (organization, name) index
+    and stops at ``limit`` matches; for a rare one it reads the trigram index on
+    UPPER(name) (migration registry_secrets 0004) instead of every name."""
     rows = secret_choices(organization=organization).only("id", "name", "provider", "hosts")
     query = query.strip()[:64]
     if query:

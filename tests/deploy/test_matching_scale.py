@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from django.db import connection
 from django.urls import reverse
 
 from regsecrets.deploy import selectors
 from regsecrets.deploy.selectors import MATCH_LIMIT, secret_search, secrets_matching_image
-from regsecrets.registry_secrets.models import SecretHost
+from regsecrets.registry_secrets.models import Secret, SecretHost
 from regsecrets.registry_secrets.services import secret_update
 
 
@@ -28,12 +30,16 @@ def test_the_host_index_follows_the_stored_keys(org, make_secret):
         org,
         "multi",
         provider="docker_config",
-        data=config("https://index.docker.io/v1/", "Registry.Example.com:5000/team", "*.azurecr.io"),
+        data=config(
+            "https://index.docker.io/v1/", "Registry.Example.com:5000/team", "*.azurecr.io"
+        ),
     )
     indexed = set(SecretHost.objects.filter(secret=secret).values_list("host", flat=True))
     assert indexed == {"docker.io", "registry.example.com:5000", "*"}
     secret_update(secret=secret, data=config("quay.io/acme"))
-    assert list(SecretHost.objects.filter(secret=secret).values_list("host", flat=True)) == ["quay.io"]
+    assert list(SecretHost.objects.filter(secret=secret).values_list("host", flat=True)) == [
+        "quay.io"
+    ]
 
 
 def test_matching_reads_only_candidates_from_the_image_host(org, make_secret):
@@ -94,3 +100,20 @@ def test_the_suggestion_endpoint_returns_a_bounded_answer(alice_client, org, mak
         make_secret(org, f"s{n:02d}")
     response = alice_client.get(reverse("deploy:secret_suggestion"), {"image": "ghcr.io/a/b"})
     assert len(response.json()["matches"]) == MATCH_LIMIT
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's (pg_trgm)"
+)
+def test_name_searches_have_a_trigram_index_on_what_icontains_compares(org, make_secret):
+    """name__icontains is UPPER(name) LIKE '%…%', which no b-tree serves; the migration's
+    GIN index over UPPER(name)'s trigrams does (the planner takes it for a rare
+    substring at 100,000 names: bench/pages.py's secret search)."""
+    real = make_secret(org, name="billing-prod")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'secret_name_trgm'")
+        (definition,) = cursor.fetchone()
+    assert "USING gin (upper((name)::text) gin_trgm_ops)" in definition
+    query = Secret.objects.filter(organization=org, name__icontains="ling-pr")
+    assert "UPPER" in str(query.query).upper()  # the expression the index is built on
+    assert list(query.values_list("pk", flat=True)) == [real.pk]
