@@ -3,10 +3,13 @@
     gunicorn regsecrets.wsgi -c python:regsecrets.gunicorn_conf
 
 Everything comes from the environment: ``PORT`` (8000), ``WEB_CONCURRENCY``
-(workers, 4), ``GUNICORN_TIMEOUT`` (30 s: keep it above REGSECRETS_VERIFY_TIMEOUT,
-see README "Production"). With ``PROMETHEUS_MULTIPROC_DIR`` set, the workers'
-metrics are added up at every scrape: the directory is emptied when the server
-starts and a dead worker's live gauges are dropped. With
+(workers, 4), ``GUNICORN_THREADS`` (threads per gthread worker, 8: a verification
+waits on registries in the thread serving it, and the other threads keep serving
+pages; REGSECRETS_VERIFY_MAX_REQUESTS keeps checks below this), ``GUNICORN_TIMEOUT``
+(30 s: keep it above REGSECRETS_VERIFY_TIMEOUT, see README "Production"). With
+``PROMETHEUS_MULTIPROC_DIR`` set, the workers' metrics are added up at every scrape:
+the directory is emptied when the server starts and a dead worker's live gauges are
+dropped. With
 ``REGSECRETS_LOG_FORMAT=json`` gunicorn's own lines are JSON too.
 """
 
@@ -19,6 +22,8 @@ from regsecrets.core import metrics
 
 bind = [f"0.0.0.0:{int(os.environ.get('PORT', '8000'))}"]
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5

@@ -219,6 +219,10 @@ REGSECRETS_ENCRYPTION_KEYS = env("REGSECRETS_ENCRYPTION_KEYS", "") or ""
 REGSECRETS_DEV_KEY_FILE = VAR_DIR / "encryption.keys"
 REGSECRETS_VERIFY_TIMEOUT = env_float("REGSECRETS_VERIFY_TIMEOUT", 10.0)
 REGSECRETS_VERIFY_MAX_CONCURRENCY = int(env("REGSECRETS_VERIFY_MAX_CONCURRENCY", "8") or 8)
+# Verification requests one process serves at once (0: no cap); more are answered at
+# once "busy, try again in a moment". Keep it below gunicorn's threads per worker
+# (GUNICORN_THREADS, 8) so that threads always remain for pages.
+REGSECRETS_VERIFY_MAX_REQUESTS = int(env("REGSECRETS_VERIFY_MAX_REQUESTS", "4") or 0)
 REGSECRETS_VERIFY_MAX_RESPONSE_BYTES = int(
     env("REGSECRETS_VERIFY_MAX_RESPONSE_BYTES", str(1 << 20)) or 1 << 20
 )

@@ -15,11 +15,13 @@ from django.http import Http404
 from regsecrets.crypto import DecryptionError
 
 __all__ = [
+    "BUSY_MESSAGE",
     "RATE_LIMITED_MESSAGE",
     "InvalidInput",
     "NotFound",
     "RateLimited",
     "Undecryptable",
+    "VerifierBusy",
     "undecryptable_message",
     "undecryptable_operator_message",
 ]
@@ -59,6 +61,22 @@ class RateLimited(Exception):
 
     def __init__(self) -> None:
         super().__init__(self.message)
+
+
+BUSY_MESSAGE = (
+    "Registry checks are busy on this server right now, so nothing was checked. "
+    "Try again in a moment."
+)
+
+
+class VerifierBusy(RateLimited):
+    """This process already serves REGSECRETS_VERIFY_MAX_REQUESTS verification requests.
+
+    A RateLimited (every face answers it as one: a message, HTTP 429), with its own
+    message: the server's limit, not the person's budget, which was not spent.
+    """
+
+    message = BUSY_MESSAGE
 
 
 class Undecryptable(Exception):

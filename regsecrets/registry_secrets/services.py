@@ -174,6 +174,16 @@ def _count(organization_id: Any, delta: int) -> None:
         )
 
 
+def _locked_with_organization(secret: Secret) -> Secret:
+    """``secret``'s row read under its lock (only its own row: FOR UPDATE OF), with
+    its organization for the audit event; inside the caller's transaction."""
+    return (
+        Secret.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=secret.pk)
+    )
+
+
 @sensitive_variables("document", "credentials")
 def _stored_credentials(document: SecretDocument) -> set[str]:
     """Every credential a stored document holds: its config's and its secret fields'."""
@@ -200,11 +210,7 @@ def secret_scrub_username(*, secret: Secret, dry_run: bool = False) -> bool:
     (nothing written) or Secret.DoesNotExist when the row was deleted meanwhile.
     """
     with transaction.atomic():
-        locked = (
-            Secret.objects.select_for_update(of=("self",))
-            .select_related("organization")
-            .get(pk=secret.pk)
-        )
+        locked = _locked_with_organization(secret)
         if not locked.username:
             return False
         if locked.username not in _stored_credentials(open_document(locked, "document")):
@@ -611,11 +617,7 @@ def secret_reencrypt(
     (nothing written) or Secret.DoesNotExist when the row was deleted meanwhile.
     """
     with transaction.atomic():
-        locked = (
-            Secret.objects.select_for_update(of=("self",))
-            .select_related("organization")
-            .get(pk=secret.pk)
-        )
+        locked = _locked_with_organization(secret)
         old_kid = locked.key_id
         if not reseal(locked, "document"):
             return False

@@ -21,14 +21,17 @@ per host, ``{check: credentials|image, host, success, code[, image]}``.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404, HttpRequest
@@ -60,7 +63,13 @@ from regsecrets.registries.outcomes import outcome_for
 from regsecrets.registries.reference import MAX_IMAGE_LENGTH
 from regsecrets.registry_secrets import minting, services
 from regsecrets.registry_secrets.client_options import client_options
-from regsecrets.registry_secrets.errors import InvalidInput, NotFound, RateLimited, Undecryptable
+from regsecrets.registry_secrets.errors import (
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Undecryptable,
+    VerifierBusy,
+)
 from regsecrets.registry_secrets.models import Secret
 
 __all__ = [
@@ -199,6 +208,57 @@ def _spend_budget(actor: User | None, rate_limit: bool) -> None:
         raise RateLimited()
 
 
+class _RequestSlots:
+    """Verification requests this process serves at once, capped without waiting.
+
+    A request waits on registries (up to REGSECRETS_VERIFY_TIMEOUT) in the thread
+    that serves it, a thread of the web server's pool that pages need too. Capping
+    these requests below the pool's size (gunicorn's ``--threads``) keeps threads
+    free for pages however many people press "Test credentials" against a registry
+    that never answers; a request over the cap is answered at once (VerifierBusy)
+    rather than queued, since a queued one would hold its thread all the same.
+    Re-entrant per thread: a batch (``verify_stored_secrets``) is one request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._held = threading.local()
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+    @contextmanager
+    def hold(self, limit: int) -> Iterator[None]:
+        depth = getattr(self._held, "depth", 0)
+        if depth == 0:
+            with self._lock:
+                if limit > 0 and self._active >= limit:
+                    raise VerifierBusy()
+                self._active += 1
+        self._held.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._held.depth = depth
+            if depth == 0:
+                with self._lock:
+                    self._active -= 1
+
+
+_REQUESTS = _RequestSlots()
+
+
+@contextmanager
+def _verification_request(actor: User | None, rate_limit: bool) -> Iterator[None]:
+    """A process slot for one person's verification request (VerifierBusy when none
+    is free, before the budget is spent), then the budget (RateLimited)."""
+    with _REQUESTS.hold(int(settings.REGSECRETS_VERIFY_MAX_REQUESTS)):
+        _spend_budget(actor, rate_limit)
+        yield
+
+
 @sensitive_variables("login")
 def _stored_login(
     secret: Secret,
@@ -284,9 +344,9 @@ def verify_stored_secret(
     Undecryptable, in which case nothing is checked or audited. ``deadline``
     (``time.monotonic()``) lets a caller bound several secrets together.
     """
-    _spend_budget(actor, rate_limit)
-    checks = check_stored_secret(secret, actor=actor, request=request, deadline=deadline)
-    _audit_checks(secret, checks, actor=actor, request=request)
+    with _verification_request(actor, rate_limit):
+        checks = check_stored_secret(secret, actor=actor, request=request, deadline=deadline)
+        _audit_checks(secret, checks, actor=actor, request=request)
     return checks
 
 
@@ -330,15 +390,16 @@ def verify_stored_secrets(
         )
     deadline = client_options().deadline()  # one bound for every secret of the batch
     outcomes = []
-    for secret in secrets:
-        try:
-            checks = verify_stored_secret(
-                secret=secret, actor=actor, request=request, rate_limit=False, deadline=deadline
-            )
-        except Undecryptable as exc:
-            outcomes.append(SecretVerification(secret, [], exc))
-        else:
-            outcomes.append(SecretVerification(secret, checks))
+    with _verification_request(actor, rate_limit=False):
+        for secret in secrets:
+            try:
+                checks = verify_stored_secret(
+                    secret=secret, actor=actor, request=request, rate_limit=False, deadline=deadline
+                )
+            except Undecryptable as exc:
+                outcomes.append(SecretVerification(secret, [], exc))
+            else:
+                outcomes.append(SecretVerification(secret, checks))
     return outcomes
 
 
@@ -356,8 +417,8 @@ def verify_new_input(
         result = services.secret_input_validate(provider=provider, data=data)
     except ValidationError as exc:
         raise InvalidInput.wrap(exc) from None
-    _spend_budget(actor, rate_limit)
-    return _check_input(get_provider(provider).key, result)
+    with _verification_request(actor, rate_limit):
+        return _check_input(get_provider(provider).key, result)
 
 
 @sensitive_variables("result", "config")
@@ -395,9 +456,9 @@ def verify_edit_input(
         raise InvalidInput.wrap(exc) from None
     except DecryptionError as exc:
         raise Undecryptable(exc) from exc
-    _spend_budget(actor, rate_limit)
-    checks = _check_input(secret.provider, result)
-    _audit_checks(secret, checks, actor=actor, request=request)
+    with _verification_request(actor, rate_limit):
+        checks = _check_input(secret.provider, result)
+        _audit_checks(secret, checks, actor=actor, request=request)
     return checks
 
 
@@ -444,8 +505,8 @@ def verify_image(
     """
     image = _valid_image(image, malformed_is_result=malformed_is_result)
     stored = _scoped_secret(organization, secret) if secret else None
-    _spend_budget(actor, rate_limit)
-    result = _check_image_with(image, stored, actor=actor, request=request)
+    with _verification_request(actor, rate_limit):
+        result = _check_image_with(image, stored, actor=actor, request=request)
     metrics.record_verification(check="image", success=result.success, code=result.code)
     if stored is not None:
         _audit(

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
 from django.core import mail
 from django.db import connection, connections
@@ -18,6 +17,7 @@ from django.db import connection, connections
 from regsecrets.registry_secrets import health
 from regsecrets.registry_secrets.models import HealthAlert, HealthStatus, Secret
 from tests.conftest import CANARY, TEST_KEYRING
+from tests.redisdb import redis_database
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/11"  # this suite's own database number
 FAILED = health.HostOutcome("registry.example.com", False, "AUTH_ACCESS_DENIED", "rejected")
@@ -63,14 +63,7 @@ def test_two_checks_recorded_at_once_make_one_transition_and_one_alert(
 
 
 def _redis():
-    client = redis.Redis.from_url(REDIS_TEST_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Redis is not running on 127.0.0.1:6379 (CI=true, so this is an error)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    return client
+    return redis_database(REDIS_TEST_URL)
 
 
 @postgres_only

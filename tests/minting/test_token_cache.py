@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 from django.utils import timezone
 
 from regsecrets.audit.models import AuditEvent
@@ -32,6 +31,7 @@ from regsecrets.registry_secrets.services import secret_create, secret_update
 from tests.conftest import TEST_KEYRING
 from tests.minting.conftest import ROLE_ARN, make_ecr_secret
 from tests.minting.oauth_endpoint import OAuthTokenEndpoint, ServiceAccountKey
+from tests.redisdb import redis_database
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/12"  # this suite's own database; only it is flushed
@@ -66,13 +66,7 @@ def gcp_secret(org, alice, oauth_endpoint, service_account, private_allowed) -> 
 @pytest.fixture
 def shared_redis(settings):
     """Django's cache on the real Redis, database 12, flushed before and after."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Redis is not running on 127.0.0.1:6379 (CI=true, so this is an error)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    client = redis_database(REDIS_URL)
     client.flushdb()
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
