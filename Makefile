@@ -40,7 +40,13 @@ worker: $(BIN)/.runtime-installed
 	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 1; }
 	$(BIN)/celery -A regsecrets worker --beat --concurrency=$${CONCURRENCY:-8} --loglevel=INFO
 
-test: $(BIN)/.dev-installed
+# axe-core for the browser tests' accessibility checks (test-only; nothing is served).
+# Without npm the browser tests skip those checks locally (CI installs npm).
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; \
+	else echo "npm not found: the accessibility checks will be skipped"; fi
+
+test: $(BIN)/.dev-installed node_modules/.package-lock.json
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.dev-installed
@@ -65,4 +71,4 @@ bench: $(BIN)/.dev-installed
 	$(BIN)/python bench/health.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache node_modules

@@ -109,3 +109,9 @@ def alice_client(client, alice, org):
     session["organization_id"] = org.pk
     session.save()
     return client
+
+
+def page_text(response) -> str:
+    """A page's HTML with the <wbr> line-break hints taken out (hosts, images and
+    emails carry them after . / @ : so that they never wrap inside a word)."""
+    return response.content.decode().replace("<wbr>", "")

@@ -157,7 +157,15 @@ class AppAdmin(admin.ModelAdmin):
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     form = ServiceAdminForm
-    list_display = ["name", "app", "organization", "image", "registry_secret", "updated_at"]
+    list_display = [
+        "name",
+        "app",
+        "organization",
+        "image",
+        "registry_secret",
+        "secret_health",
+        "updated_at",
+    ]
     list_filter = ["organization"]
     search_fields = ["name", "image", "app__name", "organization__slug", "registry_secret__name"]
     list_select_related = ["app", "organization", "registry_secret"]
@@ -165,6 +173,13 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
         return super().get_queryset(request).defer("registry_secret__document")
+
+    @admin.display(description="secret health", ordering="registry_secret__health_status")
+    def secret_health(self, obj: Service) -> str:
+        """Whether the pull will work: the secret's health (a public image needs none)."""
+        if obj.registry_secret is None:
+            return "— (public image)"
+        return obj.registry_secret.get_health_status_display()
 
     def get_readonly_fields(self, request: HttpRequest, obj: Service | None = None) -> list[str]:
         # A service stays in its app (and so its organization).

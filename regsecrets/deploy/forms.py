@@ -57,29 +57,19 @@ class SecretChoiceField(forms.ModelChoiceField):
         return secret_label(obj)
 
 
-class AppForm(forms.Form):
-    name = forms.CharField(
-        label="Name",
-        max_length=64,
-        validators=[validate_name],
-        help_text=NAME_HELP,
-        widget=forms.TextInput(attrs={**_NAME_ATTRS, "placeholder": "my-app"}),
-    )
-
-
 class ServiceForm(forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=64,
         validators=[validate_name],
         help_text=NAME_HELP,
-        widget=forms.TextInput(attrs={**_NAME_ATTRS, "placeholder": "web"}),
+        widget=forms.TextInput(attrs={**_NAME_ATTRS, "placeholder": "e.g. web"}),
     )
     image = forms.CharField(
         label="Image reference",
         max_length=MAX_IMAGE_LENGTH,
         help_text="What the platform pulls, e.g. ghcr.io/owner/app:1.2 or nginx:1.27.",
-        widget=forms.TextInput(attrs={**_NAME_ATTRS, "placeholder": "ghcr.io/owner/app:tag"}),
+        widget=forms.TextInput(attrs={**_NAME_ATTRS, "placeholder": "e.g. ghcr.io/owner/app:tag"}),
     )
     registry_secret = SecretChoiceField(
         label="Registry secret",
@@ -122,3 +112,20 @@ class ServiceForm(forms.Form):
         except InvalidImageReference as exc:
             raise forms.ValidationError(str(exc), code="invalid_image")
         return image
+
+
+class AppServiceForm(ServiceForm):
+    """The "New app" page: the app's name, then its first service (as Koyeb does)."""
+
+    app_name = forms.CharField(
+        label="App name",
+        max_length=64,
+        validators=[validate_name],
+        help_text=NAME_HELP + " An app groups the services you deploy together.",
+        widget=forms.TextInput(attrs={**_NAME_ATTRS, "placeholder": "e.g. shop"}),
+    )
+    field_order = ["app_name", "name", "image", "registry_secret", "public_image"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].label = "Service name"

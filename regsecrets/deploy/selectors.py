@@ -134,6 +134,44 @@ def pull_key_for(secret: Secret | None, image: str) -> str | None:
     return matches[0] if matches else None
 
 
+# Candidates read for the secret pages' "switch to another secret": one query, bounded.
+SWITCH_SCAN_LIMIT = 200
+
+
+def switch_choices(
+    *, organization: Organization, services: list[Service], exclude: Secret
+) -> dict[Any, list[SecretMatch]]:
+    """For each service (by id), the organization's other secrets that serve its
+    image: what the secret pages offer to switch it to. One query for all the
+    services: the host index narrows the candidates to the images' hosts (at most
+    SWITCH_SCAN_LIMIT of them, by name), and the kubelet rule judges them in Python.
+    """
+    references = {s.pk: _reference(s.image) for s in services}
+    hosts = {image_index_host(r) for r in references.values() if r is not None}
+    if not hosts:
+        return {s.pk: [] for s in services}
+    indexed = SecretHost.objects.filter(
+        secret=OuterRef("pk"), host__in=[*sorted(hosts), GLOB_INDEX_HOST]
+    )
+    candidates = list(
+        secret_choices(organization=organization)
+        .only("id", "name", "provider", "hosts")
+        .filter(Exists(indexed))
+        .exclude(pk=exclude.pk)[:SWITCH_SCAN_LIMIT]
+    )
+    choices: dict[Any, list[SecretMatch]] = {}
+    for service in services:
+        reference = references[service.pk]
+        matches = []
+        if reference is not None:
+            for secret in candidates:
+                keys = hosts_for_image(secret.hosts or [], reference)
+                if keys:
+                    matches.append(SecretMatch(secret=secret, key=keys[0]))
+        choices[service.pk] = matches
+    return choices
+
+
 def secrets_matching_image(
     *, organization: Organization, image: str, limit: int = MATCH_LIMIT
 ) -> list[SecretMatch]:

@@ -132,6 +132,80 @@ def app_create(
     return app
 
 
+def _app_name_errors(organization: Organization, name: Any) -> list[str]:
+    errors = _name_errors(name)
+    if not errors and App.objects.filter(organization=organization, name=name).exists():
+        errors = [f"An app named “{name}” already exists."]
+    return errors
+
+
+def app_with_service_validate(
+    *,
+    organization: Organization,
+    app_name: Any,
+    name: Any,
+    image: Any,
+    registry_secret: Secret | None,
+) -> None:
+    """The rules of app_create_with_service without saving: a ValidationError keyed
+    "app_name", "name", "image", "registry_secret" with every error at once."""
+    errors: dict[str, list[str]] = {}
+    app_errors = _app_name_errors(organization, app_name)
+    if app_errors:
+        errors["app_name"] = app_errors
+    try:
+        # An unsaved app of the organization: the service's rules need no row.
+        service_validate(
+            app=App(organization=organization, name=str(app_name or "")),
+            name=name,
+            image=image,
+            registry_secret=registry_secret,
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def app_create_with_service(
+    *,
+    organization: Organization,
+    app_name: Any,
+    name: Any,
+    image: Any,
+    registry_secret: Secret | None,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+) -> Service:
+    """Create an app and its first service at once (the console's "New app" page).
+
+    Every rule of app_create and service_create is judged before anything is
+    written, and all the errors come back together, keyed "app_name", "name",
+    "image", "registry_secret"; then both are created in one transaction (both
+    audited), so a failure leaves no app without its service.
+    """
+    app_with_service_validate(
+        organization=organization,
+        app_name=app_name,
+        name=name,
+        image=image,
+        registry_secret=registry_secret,
+    )
+    try:
+        app = app_create(organization=organization, name=app_name, actor=actor, request=request)
+    except ValidationError as exc:  # taken meanwhile: the same field
+        raise ValidationError({"app_name": exc.message_dict.get("name", exc.messages)})
+    return service_create(
+        app=app,
+        name=name,
+        image=image,
+        registry_secret=registry_secret,
+        actor=actor,
+        request=request,
+    )
+
+
 @transaction.atomic
 def app_delete(*, app: App, actor: User | None = None, request: HttpRequest | None = None) -> None:
     """Delete an app and its services (each service deletion is audited).
@@ -209,10 +283,7 @@ def _lock_secret(registry_secret: Secret | None) -> Secret | None:
     if registry_secret is None:
         return None
     locked = (
-        Secret.objects.select_for_update()
-        .defer("document")
-        .filter(pk=registry_secret.pk)
-        .first()
+        Secret.objects.select_for_update().defer("document").filter(pk=registry_secret.pk).first()
     )
     if locked is None:
         raise ValidationError({"registry_secret": [ValidationError(SECRET_GONE, code="gone")]})
@@ -384,6 +455,31 @@ def service_update(
             {"name": [f"A service named “{name}” already exists in {service.app.name}."]}
         )
     return service
+
+
+@transaction.atomic
+def service_switch_secret(
+    *,
+    service: Service,
+    registry_secret: Secret | None,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+) -> Service:
+    """Point a service at another secret (None: a public image), keeping its name and
+    image as stored now: the one-click switch of the secret pages. Same rules and
+    audit as service_update; the row is read under its lock, so a concurrent rename
+    is kept rather than undone.
+    """
+    registry_secret = _lock_app_and_secret(service.app, registry_secret)
+    current = Service.objects.select_for_update(of=("self",)).get(pk=service.pk)
+    return service_update(
+        service=current,
+        name=current.name,
+        image=current.image,
+        registry_secret=registry_secret,
+        actor=actor,
+        request=request,
+    )
 
 
 class PullSecretUnavailable(ValueError):

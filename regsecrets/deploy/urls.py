@@ -15,6 +15,11 @@ urlpatterns = [
     path("services/<uuid:service_id>/", views.service_detail, name="service_detail"),
     path("services/<uuid:service_id>/edit/", views.service_edit, name="service_edit"),
     path("services/<uuid:service_id>/delete/", views.service_delete, name="service_delete"),
+    path(
+        "services/<uuid:service_id>/switch-secret/",
+        views.service_switch_secret,
+        name="service_switch_secret",
+    ),
     path("services/secret-suggestion/", views.secret_suggestion, name="secret_suggestion"),
     path("services/secret-search/", views.secret_search, name="secret_search"),
     path("services/verify-image/", views.verify_image, name="verify_image"),

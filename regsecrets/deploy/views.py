@@ -19,14 +19,15 @@ from django.db.models import ProtectedError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from regsecrets.accounts.context import OrgRequest
-from regsecrets.accounts.scoping import organization_required, require_manager
+from regsecrets.accounts.scoping import get_scoped_or_404, organization_required, require_manager
 from regsecrets.core.forms import ConfirmDeleteForm
 from regsecrets.deploy import selectors, services
-from regsecrets.deploy.forms import NEW_SECRET, AppForm, ServiceForm, secret_label
+from regsecrets.deploy.forms import NEW_SECRET, AppServiceForm, ServiceForm, secret_label
 from regsecrets.deploy.models import App, Service
 from regsecrets.registries import (
     MAX_IMAGE_LENGTH,
@@ -35,7 +36,9 @@ from regsecrets.registries import (
     display_host,
     parse_image_reference,
     provider_by_slug,
+    provider_for_host,
 )
+from regsecrets.registries.outcomes import outcome_for
 from regsecrets.registry_secrets import verification
 from regsecrets.registry_secrets.endpoints import json_endpoint
 from regsecrets.registry_secrets.forms import (
@@ -43,6 +46,7 @@ from regsecrets.registry_secrets.forms import (
     provider_cards,
     provider_form_class,
 )
+from regsecrets.registry_secrets.models import Secret
 
 # The inline secret form lives on the same page as the service form: its own ids
 # keep the two forms' "name" inputs apart.
@@ -56,27 +60,17 @@ INLINE_AUTO_ID = "secret_%s"
 @organization_required
 def app_list(request: OrgRequest) -> HttpResponse:
     apps = selectors.app_list(organization=request.organization)
-    return render(request, "deploy/app_list.html", {"apps": apps, "form": AppForm()})
+    return render(request, "deploy/app_list.html", {"apps": apps})
 
 
 @require_http_methods(["GET", "POST"])
 @organization_required
 def app_create(request: OrgRequest) -> HttpResponse:
-    form = AppForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            app = services.app_create(
-                organization=request.organization,
-                name=form.cleaned_data["name"],
-                actor=request.user,
-                request=request,
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"App “{app.name}” created.")
-            return redirect("deploy:app_detail", app_id=app.pk)
-    return render(request, "deploy/app_form.html", {"form": form})
+    """A new app with its first service, on one page (as Koyeb does): app name,
+    service name, image, registry secret (with the inline secret panel), Verify image."""
+    return _service_form_page(
+        request, app=None, service=None, form_url=reverse("deploy:app_create")
+    )
 
 
 @require_GET
@@ -113,7 +107,9 @@ def app_delete(request: OrgRequest, app_id: UUID) -> HttpResponse:
 def _new_secret_redirect(request: OrgRequest, form_url: str) -> HttpResponse:
     """Without JavaScript, "Create a new registry secret…" goes to the secret pages
     and comes back here; what was typed travels in the return URL (no credentials)."""
-    keep = {k: request.POST.get(k, "").strip()[:MAX_IMAGE_LENGTH] for k in ("name", "image")}
+    keep = {
+        k: request.POST.get(k, "").strip()[:MAX_IMAGE_LENGTH] for k in ("app_name", "name", "image")
+    }
     back = (
         f"{form_url}?{urlencode({k: v for k, v in keep.items() if v})}"
         if any(keep.values())
@@ -129,7 +125,7 @@ def _initial_from_query(request: OrgRequest) -> dict[str, Any]:
     not one of the organization's secrets selects nothing.
     """
     initial: dict[str, Any] = {}
-    for key in ("name", "image"):
+    for key in ("app_name", "name", "image"):
         if request.GET.get(key):
             initial[key] = request.GET[key][:MAX_IMAGE_LENGTH]
     secret = request.GET.get("secret", "")
@@ -153,6 +149,43 @@ def _suggestions(form: ServiceForm, request: OrgRequest, service: Service | None
     return selectors.secrets_matching_image(organization=request.organization, image=data["image"])
 
 
+def _judge(
+    form: ServiceForm, request: OrgRequest, app: App | None, service: Service | None
+) -> None:
+    """One round of errors: when the form refuses something, the services still judge
+    the rest (nothing is saved), and their errors land on the fields not yet flagged."""
+    data = form.cleaned_data
+    fields = {
+        "name": data.get("name"),
+        "image": data.get("image", form.data.get("image", "")),
+        "registry_secret": data.get("registry_secret"),
+    }
+    try:
+        if app is None:
+            services.app_with_service_validate(
+                organization=request.organization, app_name=data.get("app_name"), **fields
+            )
+        else:
+            services.service_validate(app=app, service=service, **fields)
+    except ValidationError as exc:
+        for field, messages_ in exc.message_dict.items():
+            if field in form.fields and field not in form.errors:
+                form.add_error(field, messages_)
+
+
+def _mismatch_matches(form: ServiceForm, request: OrgRequest) -> list[Any]:
+    """When the chosen secret does not serve the image: the secrets that do."""
+    image = form.cleaned_data.get("image") if hasattr(form, "cleaned_data") else None
+    if "registry_secret" not in form.errors or not image:
+        return []
+    chosen = form.cleaned_data.get("registry_secret")
+    return [
+        m
+        for m in selectors.secrets_matching_image(organization=request.organization, image=image)
+        if chosen is None or m.secret.pk != chosen.pk
+    ]
+
+
 def _wants_search(post: Any) -> bool:
     """A POST that asks for other secrets in the select rather than a save: the
     "Find" button, or Enter in the search box (without JavaScript Enter submits the
@@ -162,7 +195,7 @@ def _wants_search(post: Any) -> bool:
 
 
 def _service_form_page(
-    request: OrgRequest, *, app: App, service: Service | None, form_url: str
+    request: OrgRequest, *, app: App | None, service: Service | None, form_url: str
 ) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     query = source.get("secret_search", "").strip()[:64]
@@ -186,12 +219,15 @@ def _service_form_page(
             data["registry_secret"] = use_secret
         elif _wants_search(request.POST):
             # Show the form again, as typed, with the search's secrets in the select.
-            initial.update({k: data.get(k, "") for k in ("name", "image", "registry_secret")})
+            initial.update(
+                {k: data.get(k, "") for k in ("app_name", "name", "image", "registry_secret")}
+            )
             data = None
     selected = (data.get("registry_secret") if data is not None else None) or initial.get(
         "registry_secret"
     )
-    form = ServiceForm(
+    form_class = AppServiceForm if app is None else ServiceForm
+    form = form_class(
         data,
         initial=initial,
         organization=request.organization,
@@ -200,6 +236,8 @@ def _service_form_page(
         ),
     )
     suggestions: list[Any] = []
+    if data is not None and not form.is_valid():
+        _judge(form, request, app, service)
     if data is not None and form.is_valid():
         suggestions = _suggestions(form, request, service)
         if not suggestions:
@@ -211,7 +249,13 @@ def _service_form_page(
                 "request": request,
             }
             try:
-                if service is None:
+                if app is None:
+                    saved = services.app_create_with_service(
+                        organization=request.organization,
+                        app_name=form.cleaned_data["app_name"],
+                        **fields,
+                    )
+                elif service is None:
                     saved = services.service_create(app=app, **fields)
                 else:
                     saved = services.service_update(service=service, **fields)
@@ -222,6 +266,12 @@ def _service_form_page(
                 # same answer as a request that arrives after the deletion.
                 raise Http404("No such app or service.")
             else:
+                if app is None:
+                    messages.success(
+                        request,
+                        f"App “{saved.app.name}” created with its service “{saved.name}”.",
+                    )
+                    return redirect("deploy:app_detail", app_id=saved.app_id)
                 verb = "created" if service is None else "saved"
                 messages.success(request, f"Service “{saved.name}” {verb}.")
                 return redirect("deploy:service_detail", service_id=saved.pk)
@@ -234,6 +284,7 @@ def _service_form_page(
             "form": form,
             "form_url": form_url,
             "suggestions": suggestions,
+            "mismatch_matches": _mismatch_matches(form, request),
             "secret_search": query,
             "secret_search_limit": selectors.SEARCH_LIMIT,
             "providers": provider_cards("deploy:inline_secret_fields"),
@@ -298,6 +349,47 @@ def service_delete(request: OrgRequest, service_id: UUID) -> HttpResponse:
     )
 
 
+@require_POST
+@organization_required
+def service_switch_secret(request: OrgRequest, service_id: UUID) -> HttpResponse:
+    """The secret pages' one-click switch: point the service at another of the
+    organization's secrets, keeping its name and image, then go back where the
+    click came from (the secret's page, or its refused deletion)."""
+    service = selectors.service_get(organization=request.organization, service_id=service_id)
+    secret = get_scoped_or_404(
+        Secret.objects.defer("document"), request.organization, pk=_uuid_or_404(request)
+    )
+    back = _safe_back(request) or reverse("deploy:service_detail", args=[service.pk])
+    try:
+        services.service_switch_secret(
+            service=service, registry_secret=secret, actor=request.user, request=request
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except ObjectDoesNotExist:
+        raise Http404("No such service.")
+    else:
+        messages.success(request, f"{service} now pulls with “{secret.name}”.")
+    return redirect(back)
+
+
+def _uuid_or_404(request: OrgRequest) -> UUID:
+    try:
+        return UUID(request.POST.get("registry_secret", ""))
+    except ValueError:
+        raise Http404("No such secret.")
+
+
+def _safe_back(request: OrgRequest) -> str:
+    """The same-site path to return to (``next``), or ""."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
 # --- JSON and fragments for static/js/service-form.js -------------------------
 
 
@@ -315,7 +407,15 @@ def inline_secret_fields(request: OrgRequest, slug: str) -> HttpResponse:
     provider = _provider(slug)
     form = provider_form_class(provider)(auto_id=INLINE_AUTO_ID)
     return render(
-        request, "deploy/_inline_secret_fields.html", {"form": form, "provider": provider}
+        request,
+        "deploy/_inline_secret_fields.html",
+        {
+            "form": form,
+            "provider": provider,
+            "preview_fields": ",".join(form.preview_fields()),
+            "preview_host": display_host(host) if (host := provider.preview_host({})) else "",
+            "test_url": reverse("registry_secrets:test_input", args=[provider.slug]),
+        },
     )
 
 
@@ -336,15 +436,15 @@ def inline_secret_create(request: OrgRequest, slug: str) -> JsonResponse:
     """
     provider = _provider(slug)
     form = provider_form_class(provider)(request.POST, request.FILES, auto_id=INLINE_AUTO_ID)
-    if form.is_valid():
-        secret = create_secret_from_form(
-            form, organization=request.organization, actor=request.user, request=request
+    # Valid or not, the services judge it: every field's error in one round.
+    secret = create_secret_from_form(
+        form, organization=request.organization, actor=request.user, request=request
+    )
+    if secret is not None:
+        return JsonResponse(
+            {"id": str(secret.pk), "name": secret.name, "label": secret_label(secret)},
+            status=201,
         )
-        if secret is not None:
-            return JsonResponse(
-                {"id": str(secret.pk), "name": secret.name, "label": secret_label(secret)},
-                status=201,
-            )
     return JsonResponse({"errors": _errors_json(form)}, status=400)
 
 
@@ -376,6 +476,8 @@ def secret_suggestion(request: OrgRequest) -> JsonResponse:
     return JsonResponse(
         {
             "registry": registry,
+            # The provider the inline panel offers first for this registry.
+            "provider": provider_for_host(registry).slug,
             "matches": [
                 {
                     "id": str(m.secret.pk),
@@ -418,5 +520,7 @@ def verify_image(request: OrgRequest) -> JsonResponse:
             "code": result.code,
             "reason": result.reason,
             "registry": result.registry,
+            # What to do about a failure; the code stays a secondary detail.
+            "next_step": "" if result.success else outcome_for(result.code).next_step,
         }
     )

@@ -39,6 +39,7 @@ from .providers import (
     get_provider,
     provider_by_key,
     provider_by_slug,
+    provider_for_host,
 )
 from .reference import MAX_IMAGE_LENGTH, ImageReference, parse_image_reference
 from .text import has_control_characters
@@ -77,5 +78,6 @@ __all__ = [
     "parse_image_reference",
     "provider_by_key",
     "provider_by_slug",
+    "provider_for_host",
     "registry_host_for_matching",
 ]

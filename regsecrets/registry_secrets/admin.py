@@ -33,8 +33,9 @@ from regsecrets.accounts.context import signed_in_user
 from regsecrets.accounts.models import Organization
 from regsecrets.crypto import DecryptionError, get_keyring
 from regsecrets.registries import PROVIDERS, Provider, display_host, get_provider, provider_by_slug
+from regsecrets.registries.client import FORBIDDEN_ADDRESS
 from regsecrets.registry_secrets import health, selectors
-from regsecrets.registry_secrets.errors import InvalidInput, undecryptable_message
+from regsecrets.registry_secrets.errors import InvalidInput, undecryptable_operator_message
 from regsecrets.registry_secrets.forms import SecretForm, provider_form_class, upload_was_dropped
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import (
@@ -64,8 +65,8 @@ sensitive_post = method_decorator(sensitive_post_parameters())
 
 
 def _undecryptable(secret: Secret, error: DecryptionError) -> str:
-    """The site's and the API's words, named for the secret (the admin lists many)."""
-    return f"Secret “{secret.name}”: {undecryptable_message(error.kid)}"
+    """The operators' words (key id, setting), named for the secret (the admin lists many)."""
+    return f"Secret “{secret.name}”: {undecryptable_operator_message(error.kid)}"
 
 
 class _ServiceJudgedForm:
@@ -143,6 +144,18 @@ def admin_form_class(provider: Provider, *, editing: bool) -> type[SecretForm]:
     return type(f"Admin{base.__name__}", bases, {"Meta": meta, "__module__": __name__})
 
 
+def provider_help_html(provider: Provider) -> str:
+    """The site's provider help and console link, for the admin's add form."""
+    if not provider.console_url:
+        return format_html("{}", provider.help)
+    return format_html(
+        '{} <a href="{}" target="_blank" rel="noopener noreferrer">{} ↗</a>',
+        provider.help,
+        provider.console_url,
+        provider.console_label,
+    )
+
+
 def _provider_inputs(provider: Provider, *, editing: bool) -> list[str]:
     return [
         name
@@ -175,7 +188,7 @@ class SecretAdmin(admin.ModelAdmin):
         "registry_hosts",
         "username",
         "services_count",
-        "health_status",
+        "health",
         "checked_at",
         "expires_at",
         "key_id",
@@ -233,6 +246,16 @@ class SecretAdmin(admin.ModelAdmin):
     def registry_username(self, obj: Secret) -> str:
         # Not "username": that is also a provider input on the same change page.
         return obj.username
+
+    @admin.display(description="health", ordering="health_status")
+    def health(self, obj: Secret) -> Any:
+        """The status in words, with the last check's reason on hover."""
+        return format_html(
+            '<span class="health-{}" title="{}">{}</span>',
+            obj.health_status.lower(),
+            obj.health_reason or "",
+            obj.get_health_status_display(),
+        )
 
     @admin.display(description="services", ordering="services_count")
     def services_count(self, obj: Secret) -> Any:
@@ -357,7 +380,10 @@ class SecretAdmin(admin.ModelAdmin):
             query = urlencode([(k, v) for k, v in request.GET.items() if k != "provider"])
             choose_url = f"{reverse('admin:registry_secrets_secret_add')}?{query}"
             description = format_html(
-                '{} — <a href="{}">choose another provider</a>', provider.label, choose_url
+                '{} — <a href="{}">choose another provider</a>.<br>{}',
+                provider.label,
+                choose_url,
+                provider_help_html(provider),
             )
             inputs = _provider_inputs(provider, editing=False)
             return [
@@ -521,6 +547,11 @@ class SecretAdmin(admin.ModelAdmin):
             health.health_record_checks(secret=outcome.secret, checks=outcome.checks)
             ok = bool(outcome.checks) and all(c.result.success for c in outcome.checks)
             summary = "; ".join(c.summary for c in outcome.checks)
+            if any(c.result.code == FORBIDDEN_ADDRESS for c in outcome.checks):
+                summary += (
+                    " Operators: REGSECRETS_ALLOW_PRIVATE_REGISTRIES=true lets verification "
+                    "reach registries on private networks."
+                )
             self.message_user(
                 request,
                 f"Secret “{name}”: {summary or 'no registry to test'}",

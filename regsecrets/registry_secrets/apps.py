@@ -6,6 +6,7 @@ from django.apps import AppConfig
 class RegistrySecretsConfig(AppConfig):
     name = "regsecrets.registry_secrets"
     label = "registry_secrets"
+    verbose_name = "Registry secrets"  # the admin's section: the site's words
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

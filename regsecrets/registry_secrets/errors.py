@@ -23,6 +23,7 @@ __all__ = [
     "Undecryptable",
     "VerifierBusy",
     "undecryptable_message",
+    "undecryptable_operator_message",
 ]
 
 RATE_LIMITED_MESSAGE = (
@@ -31,13 +32,25 @@ RATE_LIMITED_MESSAGE = (
 )
 
 
-def undecryptable_message(kid: str | None) -> str:
-    """The one sentence for a secret whose stored document does not open."""
+def undecryptable_message() -> str:
+    """The one sentence users get for a secret whose stored document does not open.
+
+    Users' words: what they can do, no key id or setting name (operators get
+    :func:`undecryptable_operator_message` in the admin, and the docs).
+    """
     return (
-        f"The stored credentials of this secret cannot be decrypted (key id {kid or 'unknown'}): "
-        "the server's key ring cannot open them. Ask an operator to restore that key in "
-        "REGSECRETS_ENCRYPTION_KEYS, or delete the secret and create it again with fresh "
-        "credentials."
+        "The stored credentials of this secret cannot be decrypted on this server. Ask "
+        "your operator to restore the encryption key, or delete the secret and create it "
+        "again with fresh credentials."
+    )
+
+
+def undecryptable_operator_message(kid: str | None) -> str:
+    """The operators' sentence (the admin): which key id, and where keys are configured."""
+    return (
+        f"The stored credentials cannot be decrypted (key id {kid or 'unknown'}): the "
+        "server's key ring cannot open them. Restore that key in "
+        "REGSECRETS_ENCRYPTION_KEYS, or delete the secret and have it created again."
     )
 
 
@@ -75,7 +88,7 @@ class Undecryptable(Exception):
     def __init__(self, error: DecryptionError) -> None:
         self.error = error
         self.kid = error.kid
-        self.message = undecryptable_message(error.kid)
+        self.message = undecryptable_message()
         super().__init__(self.message)
 
 

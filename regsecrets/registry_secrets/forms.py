@@ -28,7 +28,7 @@ from django.urls import reverse
 from regsecrets.accounts.models import Organization
 from regsecrets.core.names import NAME_HELP, validate_name
 from regsecrets.registries import MAX_DOCKER_CONFIG_BYTES, PROVIDERS, Provider, ProviderField
-from regsecrets.registry_secrets.services import secret_create
+from regsecrets.registry_secrets.services import secret_create, secret_create_prepare
 
 __all__ = [
     "FILE_SUFFIX",
@@ -41,13 +41,63 @@ __all__ = [
 
 FILE_SUFFIX = "_file"
 KEEP_HELP = "Leave empty to keep the stored value."
+# What an edit form's credential input shows while a value is stored.
+STORED_PLACEHOLDER = "stored — leave empty to keep"
+EITHER_HELP = "Paste it above or upload the file here: one of the two is needed."
+RETYPE_NOTICE = (
+    "Type this again: what you typed was not kept, because credentials are never "
+    "sent back to the page."
+)
+
+
+def example(text: str) -> str:
+    """A placeholder that reads as an example, never as a value already there."""
+    return f"e.g. {text}" if text else ""
 
 
 class SecretTextarea(forms.Textarea):
-    """A textarea that never renders its value: it holds a config or key file."""
+    """A textarea that never renders its value: it holds a config or key file.
+
+    Its field is marked required (the asterisk), but either it or the upload beside
+    it will do, so the browser's own required check is left out.
+    """
 
     def format_value(self, value: Any) -> None:
         return None
+
+    def use_required_attribute(self, initial: Any) -> bool:
+        return False
+
+
+class EitherFileInput(forms.FileInput):
+    """The upload alternative to a SecretTextarea: marked required, not enforced alone."""
+
+    def use_required_attribute(self, initial: Any) -> bool:
+        return False
+
+
+class PasteOrUploadField(forms.CharField):
+    """The pasted half of a paste-or-upload pair: shown as required, and
+    ``SecretForm.clean`` checks that one of the two came."""
+
+    def validate(self, value: Any) -> None:
+        if value in self.empty_values:
+            return
+        super().validate(value)
+
+
+class UploadOrPasteField(forms.FileField):
+    """The uploaded half of the pair (see PasteOrUploadField)."""
+
+    def validate(self, value: Any) -> None:
+        if value in self.empty_values:
+            return
+        super().validate(value)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if not data and not initial:
+            return None  # the pasted half may be there: SecretForm.clean decides
+        return super().clean(data, initial)
 
 
 class SecretForm(forms.Form):
@@ -73,7 +123,7 @@ class SecretForm(forms.Form):
                 "autocomplete": "off",
                 "spellcheck": "false",
                 "autocapitalize": "none",
-                "placeholder": "my-registry",
+                "placeholder": example("ghcr-acme"),
             }
         ),
     )
@@ -146,6 +196,34 @@ class SecretForm(forms.Form):
                 label = field.replace("_", " ").capitalize()
                 self.add_error(None, [f"{label}: {m}" for m in messages])
 
+    def add_judgement_errors(self, error: ValidationError) -> None:
+        """The services' verdict on a form that already has errors of its own: their
+        errors land only on inputs the form has not already flagged, so a submission
+        reports every field once (an invalid name no longer hides the token's error)."""
+        if not hasattr(error, "error_dict"):
+            return
+        for field, messages in error.message_dict.items():
+            if field in (NON_FIELD_ERRORS, None) or field not in self.fields:
+                continue
+            target = field + FILE_SUFFIX if self.used_upload(field) else field
+            if field in self.errors or target in self.errors:
+                continue
+            self.add_error(target, messages)
+
+    def ask_to_retype_credentials(self) -> None:
+        """After a failed submission: say beside each credential typed that it must
+        be typed again (credentials are never sent back into the page)."""
+        for spec in self.provider.fields:
+            if not spec.secret:
+                continue
+            names = [spec.name, spec.name + FILE_SUFFIX] if spec.kind == "json" else [spec.name]
+            if not any(self.data.get(n) or self.files.get(n) for n in names):
+                continue
+            field = self.fields[spec.name]
+            field.help_text = f"{RETYPE_NOTICE} {field.help_text}"
+            # The bound field keeps its own copy once the form has been cleaned.
+            self[spec.name].help_text = field.help_text
+
     def visible_provider_fields(self) -> list[forms.BoundField]:
         """The provider's inputs (everything but the name), for the templates."""
         names = [name for name in self.fields if name not in ("name", "expires_at")]
@@ -167,8 +245,17 @@ class SecretForm(forms.Form):
 def _text_widget(spec: ProviderField) -> forms.Widget:
     attrs = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
     if spec.placeholder:
-        attrs["placeholder"] = spec.placeholder
+        attrs["placeholder"] = example(spec.placeholder)
     return forms.TextInput(attrs=attrs)
+
+
+def _password_attrs(spec: ProviderField, *, editing: bool) -> dict[str, str]:
+    attrs = {"autocomplete": "new-password", "spellcheck": "false"}
+    # On an edit, say that something is stored; never show it.
+    placeholder = STORED_PLACEHOLDER if editing else example(spec.placeholder)
+    if placeholder:
+        attrs["placeholder"] = placeholder
+    return attrs
 
 
 def _form_fields(provider: Provider, *, editing: bool) -> dict[str, forms.Field]:
@@ -193,7 +280,7 @@ def _form_fields(provider: Provider, *, editing: bool) -> dict[str, forms.Field]
                 strip=False,
                 widget=forms.PasswordInput(
                     render_value=False,
-                    attrs={"autocomplete": "new-password", "spellcheck": "false"},
+                    attrs=_password_attrs(spec, editing=editing),
                 ),
             )
         elif spec.kind == "json":
@@ -204,21 +291,26 @@ def _form_fields(provider: Provider, *, editing: bool) -> dict[str, forms.Field]
                 "class": "font-monospace",
                 "maxlength": str(MAX_DOCKER_CONFIG_BYTES),
             }
-            if spec.placeholder:
-                attrs["placeholder"] = spec.placeholder
-            fields[spec.name] = forms.CharField(
+            if editing:
+                attrs["placeholder"] = STORED_PLACEHOLDER
+            elif spec.placeholder:
+                attrs["placeholder"] = example(spec.placeholder)
+            # Required on a create form (marked on both inputs): pasted text or an
+            # upload, which SecretForm.clean checks; optional on an edit (empty keeps).
+            required = spec.required and not editing
+            fields[spec.name] = PasteOrUploadField(
                 label=spec.label,
                 help_text=f"{help_text} {KEEP_HELP}" if editing else help_text,
-                # Required-ness is checked in SecretForm.clean: text or upload.
-                required=False,
+                required=required,
                 strip=False,
                 widget=SecretTextarea(attrs=attrs),
             )
-            fields[spec.name + FILE_SUFFIX] = forms.FileField(
+            limit = f"At most {MAX_DOCKER_CONFIG_BYTES // 1024} KiB of UTF-8 JSON."
+            fields[spec.name + FILE_SUFFIX] = UploadOrPasteField(
                 label=f"… or upload {spec.label}",
-                help_text=f"At most {MAX_DOCKER_CONFIG_BYTES // 1024} KiB of UTF-8 JSON.",
-                required=False,
-                widget=forms.FileInput(attrs={"accept": ".json,application/json"}),
+                help_text=f"{EITHER_HELP} {limit}" if required else limit,
+                required=required,
+                widget=EitherFileInput(attrs={"accept": ".json,application/json"}),
                 validators=[_max_upload_size],
             )
         else:  # pragma: no cover - the catalogue only has these three kinds
@@ -298,11 +390,26 @@ def create_secret_from_form(
     request: HttpRequest | None,
     name: str | None = None,
 ) -> Any:
-    """Save a valid create form through ``secret_create``; None with errors on the form.
+    """Save a create form through ``secret_create``; None with errors on the form.
 
     The one bridge from a provider form to the service layer, shared by the secret
-    pages, the service form's inline panel and the admin.
+    pages and the service form's inline panel. One round of errors: when the form
+    itself refuses something, the services still judge the rest (nothing is saved),
+    so every field's error comes back at once; and each credential typed is marked
+    to be typed again.
     """
+    if not form.is_valid():
+        try:
+            secret_create_prepare(
+                organization=organization,
+                name=form.cleaned_data.get("name", "") if name is None else name,
+                provider=form.provider.key,
+                data=form.provider_data(),
+            )
+        except ValidationError as exc:
+            form.add_judgement_errors(exc)
+        form.ask_to_retype_credentials()
+        return None
     try:
         return secret_create(
             organization=organization,
@@ -315,4 +422,5 @@ def create_secret_from_form(
         )
     except ValidationError as exc:
         form.add_service_errors(exc)
+        form.ask_to_retype_credentials()
         return None

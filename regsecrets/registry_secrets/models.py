@@ -88,6 +88,9 @@ class Secret(models.Model):
             # The secrets page's "needs attention" count and health filter: the few
             # failing or expiring rows, not a pass over the organization's secrets.
             models.Index(fields=["organization", "health_status"], name="secret_org_health"),
+            # The secrets page's other sort orders, read as keyset pages like by name.
+            models.Index(fields=["organization", "provider", "name"], name="secret_org_provider"),
+            models.Index(fields=["organization", "updated_at", "name"], name="secret_org_updated"),
         ]
 
     def __str__(self) -> str:

@@ -59,6 +59,7 @@ from regsecrets.registries.client import (
     deadline_result,
 )
 from regsecrets.registries.minting import MintingError
+from regsecrets.registries.outcomes import outcome_for
 from regsecrets.registries.reference import MAX_IMAGE_LENGTH
 from regsecrets.registry_secrets import minting, services
 from regsecrets.registry_secrets.client_options import client_options
@@ -115,10 +116,19 @@ class HostCheck:
         return display_host(self.host)
 
     @property
+    def next_step(self) -> str:
+        """What the user can do about a failure ("" on success)."""
+        return "" if self.result.success else outcome_for(self.result.code).next_step
+
+    @property
     def summary(self) -> str:
-        """One line for people: ``host: OK — reason`` or ``host: CODE — reason``."""
-        verdict = "OK" if self.result.success else self.result.code
-        return f"{self.display}: {verdict} — {self.result.reason}"
+        """One line for people: the sentence, then what to do, the code last."""
+        if self.result.success:
+            return f"{self.display}: {self.result.reason}"
+        return (
+            f"{self.display} failed: {self.result.reason} {self.next_step} "
+            f"(code {self.result.code})"
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -126,6 +136,7 @@ class HostCheck:
             "success": self.result.success,
             "code": self.result.code,
             "reason": self.result.reason,
+            "next_step": self.next_step,
         }
 
 
@@ -180,8 +191,6 @@ def _counted(checks: list[HostCheck]) -> list[HostCheck]:
             check="credentials", success=host_check.result.success, code=host_check.result.code
         )
     return checks
-
-
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from regsecrets.accounts.scoping import (
 )
 from regsecrets.core.forms import ConfirmDeleteForm
 from regsecrets.crypto import DecryptionError
+from regsecrets.deploy import selectors as deploy_selectors
 from regsecrets.registries import (
     PROVIDERS,
     Provider,
@@ -100,6 +101,33 @@ def _services_using(secret: Secret, request: OrgRequest) -> list[Any]:
     )
 
 
+def _switch_rows(secret: Secret, services_using: list[Any], request: OrgRequest) -> list[Any]:
+    """Each service using ``secret`` with the other secrets it could switch to (no
+    dead end: the page offers the way out). Two queries whatever the count."""
+    choices = deploy_selectors.switch_choices(
+        organization=request.organization, services=services_using, exclude=secret
+    )
+    return [{"service": s, "choices": choices.get(s.pk, [])} for s in services_using]
+
+
+def _sort_links(request: OrgRequest, current: str) -> dict[str, dict[str, str]]:
+    """For each sortable column: the URL that sorts by it (again: the other way),
+    keeping the filters, and its aria-sort state."""
+    links = {}
+    for column in ("name", "provider", "updated"):
+        ascending = current == column
+        target = f"-{column}" if ascending else column
+        query = {k: v for k, v in request.GET.items() if k not in ("sort", "page")}
+        query["sort"] = target
+        state = "none"
+        if current in (column, f"-{column}"):
+            # "updated" lists the newest first: that is descending.
+            descending = (current == "-" + column) != (column == "updated")
+            state = "descending" if descending else "ascending"
+        links[column] = {"url": f"?{urlencode(query)}", "aria_sort": state}
+    return links
+
+
 @require_GET
 @organization_required
 def secret_list(request: OrgRequest) -> HttpResponse:
@@ -116,7 +144,11 @@ def secret_list(request: OrgRequest) -> HttpResponse:
     health_filter = request.GET.get("health", "")
     if health_filter not in selectors.HEALTH_FILTERS:
         health_filter = ""
+    sort = request.GET.get("sort", "name")
+    if sort not in selectors.SECRET_SORTS:
+        sort = "name"
     page = selectors.secret_page(
+        sort=sort,
         organization=request.organization,
         number=request.GET.get("page"),
         size=PAGE_SIZE,
@@ -138,6 +170,8 @@ def secret_list(request: OrgRequest) -> HttpResponse:
             "provider_slug": provider_slug,
             "providers": PROVIDERS,
             "health_filter": health_filter,
+            "sort": sort,
+            "sort_links": _sort_links(request, sort),
             "attention_count": health.secrets_needing_attention(request.organization).count(),
             "filtered": bool(search or provider or health_filter),
         },
@@ -189,15 +223,15 @@ def secret_create(request: OrgRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         form = form_class(request.POST, request.FILES)
         form.upload_dropped = upload_was_dropped(request)
-        if form.is_valid():
-            secret = create_secret_from_form(
-                form, organization=request.organization, actor=request.user, request=request
-            )
-            if secret is not None:
-                messages.success(request, f"Secret “{secret.name}” saved.")
-                if next_url:
-                    return redirect(_with_query(next_url, secret=str(secret.pk)))
-                return redirect("registry_secrets:detail", pk=secret.pk)
+        # Valid or not, the services judge it: every field's error in one round.
+        secret = create_secret_from_form(
+            form, organization=request.organization, actor=request.user, request=request
+        )
+        if secret is not None:
+            messages.success(request, f"Secret “{secret.name}” saved.")
+            if next_url:
+                return redirect(_with_query(next_url, secret=str(secret.pk)))
+            return redirect("registry_secrets:detail", pk=secret.pk)
     else:
         form = form_class()
     context = _fields_context(
@@ -230,6 +264,7 @@ def preview_host(request: OrgRequest, slug: str) -> JsonResponse:
 
 
 def _render_detail(request: OrgRequest, secret: Secret, *, status: int = 200) -> HttpResponse:
+    services_using = _services_using(secret, request)
     return render(
         request,
         "registry_secrets/secret_detail.html",
@@ -237,7 +272,8 @@ def _render_detail(request: OrgRequest, secret: Secret, *, status: int = 200) ->
             "secret": secret,
             "provider": _provider_info(secret.provider),
             "hosts": _display_hosts(secret),
-            "services_using": _services_using(secret, request),
+            "services_using": services_using,
+            "switch_rows": _switch_rows(secret, services_using, request),
             "can_manage": request.membership.can_manage,
             "host_health": list(secret.host_health.all()),
         },
@@ -300,6 +336,7 @@ def secret_edit(request: OrgRequest, pk: UUID) -> HttpResponse:
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
+                form.ask_to_retype_credentials()
             except DecryptionError as exc:
                 return _undecryptable(request, secret, exc)
             else:
@@ -309,6 +346,8 @@ def secret_edit(request: OrgRequest, pk: UUID) -> HttpResponse:
                     "new credentials from its next deployment.",
                 )
                 return redirect("registry_secrets:detail", pk=secret.pk)
+        else:
+            form.ask_to_retype_credentials()
     else:
         form = form_class(initial=initial)
     context = _fields_context(
@@ -352,7 +391,12 @@ def secret_delete(request: OrgRequest, pk: UUID) -> HttpResponse:
     return render(
         request,
         "registry_secrets/secret_delete.html",
-        {"secret": secret, "form": form, "services_using": services_using},
+        {
+            "secret": secret,
+            "form": form,
+            "services_using": services_using,
+            "switch_rows": _switch_rows(secret, services_using, request) if services_using else [],
+        },
         status=status,
     )
 

@@ -1,4 +1,12 @@
-// Registry secret form: switch providers in place and preview the registry host.
+// Registry secret form: live host preview, "Test credentials", and switching
+// providers in place.
+//
+// One script for both places a secret is typed: the secret pages (#secret-form)
+// and the service form's inline panel (#inline-secret-form, whose inputs sit in
+// the service form's markup and belong to it through their form="…" attribute).
+// Elements are looked up when needed, so a panel whose fields are swapped in later
+// works the same; the service form's script calls RegsecretsSecretForm.attach()
+// after it swaps them.
 //
 // Progressive enhancement only: without JavaScript the picker links and the
 // per-provider URLs do the same job. No inline code, so it runs under the
@@ -6,13 +14,23 @@
 (function () {
   "use strict";
 
-  var form = document.getElementById("secret-form");
+  var form = document.getElementById("secret-form") || document.getElementById("inline-secret-form");
   if (!form) {
     return;
   }
-  var csrfInput = form.querySelector("input[name=csrfmiddlewaretoken]");
   var previewTimer = null;
   var previewSeq = 0;
+
+  function csrfToken() {
+    var input =
+      form.querySelector("input[name=csrfmiddlewaretoken]") ||
+      document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function belongs(element) {
+    return element && element.form === form;
+  }
 
   function fieldsContainer() {
     return document.getElementById("provider-fields");
@@ -24,10 +42,15 @@
     return names ? names.split(",") : [];
   }
 
+  // A known host reads as a value; the prompt shown until then must not.
   function showPreview(host) {
     var output = document.getElementById("host-preview");
     if (output) {
       output.textContent = host || output.getAttribute("data-empty") || "";
+      output.classList.toggle(
+        "host-preview-empty",
+        !host && !output.hasAttribute("data-empty-is-host")
+      );
     }
   }
 
@@ -48,7 +71,7 @@
     fetch(container.getAttribute("data-preview-url"), {
       method: "POST",
       credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfInput ? csrfInput.value : "" },
+      headers: { "X-CSRFToken": csrfToken() },
       body: body,
     })
       .then(function (response) {
@@ -64,39 +87,30 @@
       });
   }
 
-  form.addEventListener("input", function (event) {
-    if (previewFieldNames().indexOf(event.target.name) === -1) {
+  // Inputs may live outside the form element (form="…"): listen on the document.
+  document.addEventListener("input", function (event) {
+    if (!belongs(event.target) || previewFieldNames().indexOf(event.target.name) === -1) {
       return;
     }
     window.clearTimeout(previewTimer);
     previewTimer = window.setTimeout(refreshPreview, 250);
   });
 
-  // Values typed before this script ran, or restored by the browser on "back",
-  // would otherwise keep the server's initial preview.
-  if (
-    previewFieldNames().some(function (name) {
-      var input = form.elements.namedItem(name);
-      return input && input.value;
-    })
-  ) {
-    refreshPreview();
-  }
-
   // --- "Test credentials": log in with what is typed, without saving ---------
   //
   // The whole form goes to the provider's test endpoint (the URL travels with the
   // provider's fields, so switching providers switches it). Results are built
   // with textContent only: a reason is text, never markup.
-  var testGroup = document.getElementById("test-credentials-group");
-  var testButton = document.getElementById("test-credentials");
-  var testResults = document.getElementById("test-results");
+
+  function testResults() {
+    return document.getElementById("test-results");
+  }
 
   function clearTestErrors() {
-    form.querySelectorAll("[data-test-error]").forEach(function (el) {
+    document.querySelectorAll("[data-test-error]").forEach(function (el) {
       el.remove();
     });
-    form.querySelectorAll("[data-test-invalid]").forEach(function (el) {
+    document.querySelectorAll("[data-test-invalid]").forEach(function (el) {
       el.classList.remove("is-invalid");
       el.removeAttribute("data-test-invalid");
       el.removeAttribute("aria-invalid");
@@ -107,7 +121,7 @@
     var box = document.createElement("div");
     box.className = "alert py-2 mb-2 alert-" + kind;
     box.textContent = text;
-    testResults.appendChild(box);
+    testResults().appendChild(box);
   }
 
   function showTestResults(results) {
@@ -119,17 +133,26 @@
       var box = document.createElement("div");
       box.className = "alert py-2 mb-2 alert-" + (result.success ? "success" : "warning");
       box.setAttribute("data-test-result", result.success ? "ok" : result.code);
+      // A sentence and what to do next; the code is a secondary detail.
       var host = document.createElement("strong");
       host.className = "mono";
       host.textContent = result.host;
       var verdict = document.createElement("span");
-      verdict.className = "badge ms-2 " + (result.success ? "text-bg-success" : "text-bg-warning");
-      verdict.textContent = result.success ? "OK" : result.code;
+      verdict.className = "ms-2 fw-semibold";
+      verdict.textContent = result.success ? "works" : "failed";
       var reason = document.createElement("div");
-      reason.className = "small";
       reason.textContent = result.reason;
       box.append(host, verdict, reason);
-      testResults.appendChild(box);
+      if (!result.success) {
+        var next = document.createElement("div");
+        next.setAttribute("data-next-step", "");
+        next.textContent = result.next_step || "";
+        var code = document.createElement("div");
+        code.className = "small text-body-secondary";
+        code.textContent = "Code: " + result.code;
+        box.append(next, code);
+      }
+      testResults().appendChild(box);
     });
   }
 
@@ -157,21 +180,22 @@
     );
   }
 
-  function runTest() {
+  function runTest(button) {
     var container = fieldsContainer();
     var url = container ? container.getAttribute("data-test-url") : "";
-    if (!url) {
+    if (!url || !testResults()) {
       return;
     }
     clearTestErrors();
-    testResults.textContent = "";
+    testResults().textContent = "";
     showTestMessage("secondary", "Testing…");
-    testButton.disabled = true;
+    button.disabled = true;
     var body = new FormData(form);
+    body.set("csrfmiddlewaretoken", csrfToken());
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfInput ? csrfInput.value : "", "X-Requested-With": "fetch" },
+      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
       body: body,
     })
       .then(function (response) {
@@ -185,7 +209,7 @@
           });
       })
       .then(function (reply) {
-        testResults.textContent = "";
+        testResults().textContent = "";
         if (reply.status === 200 && reply.data.results) {
           showTestResults(reply.data.results);
         } else if (reply.status === 400 && reply.data.errors) {
@@ -198,18 +222,41 @@
         }
       })
       .catch(function () {
-        testResults.textContent = "";
+        testResults().textContent = "";
         showTestMessage("danger", "The test could not run: the server did not answer.");
       })
       .finally(function () {
-        testButton.disabled = false;
+        button.disabled = false;
       });
   }
 
-  if (testGroup && testButton && testResults) {
-    testGroup.hidden = false;
-    testButton.addEventListener("click", runTest);
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("#test-credentials") : null;
+    if (button && button.type === "button") {
+      runTest(button);
+    }
+  });
+
+  // Show what only works with this script; refresh a preview the server could not
+  // know (values typed before this script ran, or restored by the browser).
+  function attach() {
+    var group = document.getElementById("test-credentials-group");
+    if (group) {
+      group.hidden = false;
+    }
+    if (
+      previewFieldNames().some(function (name) {
+        var input = form.elements.namedItem(name);
+        return input && input.value;
+      })
+    ) {
+      refreshPreview();
+    }
   }
+  window.RegsecretsSecretForm = { attach: attach };
+  attach();
+
+  // --- The secret pages' provider switch --------------------------------------
 
   var select = document.getElementById("provider-switch");
   var group = document.getElementById("provider-switch-group");
@@ -245,8 +292,8 @@
           throw new Error("no fields in the response");
         }
         current.replaceWith(fresh);
-        if (testResults) {
-          testResults.textContent = "";
+        if (testResults()) {
+          testResults().textContent = "";
         }
         form.action = url;
         form.setAttribute("data-provider", slug);

@@ -55,6 +55,42 @@
   }
 
   // --- Inline secret panel -------------------------------------------------
+  //
+  // The secret pages' experience in place: the provider picker (radio cards, the
+  // image's registry preselecting one), the provider's own fields with the name
+  // first, the live host preview and "Test credentials" (secret-form.js drives
+  // those two, as on the secret pages), then a visible confirmation once the new
+  // secret is created and selected.
+
+  var suggestedProvider = "";
+  var confirmation = document.getElementById("inline-secret-confirmation");
+  var providerHint = document.getElementById("inline-provider-hint");
+
+  function chosenProvider() {
+    var checked = providerSelect.querySelector("input[name=inline_provider]:checked");
+    return checked ? checked.value : "";
+  }
+
+  function chooseProvider(slug, hint) {
+    var radio = document.getElementById("inline-provider-" + slug);
+    if (!radio) {
+      return;
+    }
+    radio.checked = true;
+    if (providerHint) {
+      providerHint.textContent = hint || "";
+      providerHint.hidden = !hint;
+    }
+    loadProvider(slug);
+  }
+
+  function preselectProvider() {
+    var host = imageRegistry || "the image's registry";
+    chooseProvider(
+      suggestedProvider,
+      "Chosen from the image's registry (" + host + "); pick another if it is elsewhere."
+    );
+  }
 
   function clearFields() {
     fields.textContent = "";
@@ -63,12 +99,27 @@
 
   function openPanel() {
     panel.hidden = false;
-    providerSelect.focus();
+    if (confirmation) {
+      confirmation.hidden = true;
+    }
+    if (!chosenProvider() && suggestedProvider) {
+      preselectProvider();
+      return;
+    }
+    var first = providerSelect.querySelector("input:checked") || providerSelect.querySelector("input");
+    if (first) {
+      first.focus();
+    }
   }
 
   function closePanel() {
     panel.hidden = true;
-    providerSelect.value = "";
+    providerSelect.querySelectorAll("input[name=inline_provider]").forEach(function (radio) {
+      radio.checked = false;
+    });
+    if (providerHint) {
+      providerHint.hidden = true;
+    }
     clearFields();
   }
 
@@ -141,7 +192,7 @@
         return response.text();
       })
       .then(function (html) {
-        if (providerSelect.value !== slug) {
+        if (chosenProvider() !== slug) {
           return; // another provider was chosen meanwhile
         }
         // Our own server-rendered fragment: labels, inputs and help, never values.
@@ -150,6 +201,15 @@
           el.setAttribute("form", inlineForm.id);
         });
         saveButton.disabled = false;
+        // A provider asking for the registry's address gets the image's registry
+        // (a private registry, an Artifact Registry region): one thing less to type.
+        var address = fields.querySelector("input[name=url]");
+        if (address && !address.value && imageRegistry && slug === suggestedProvider) {
+          address.value = imageRegistry;
+        }
+        if (window.RegsecretsSecretForm) {
+          window.RegsecretsSecretForm.attach();
+        }
         var firstInput = fields.querySelector("input, textarea");
         if (firstInput) {
           firstInput.focus();
@@ -167,15 +227,21 @@
     select.value = secret.id;
     previous = secret.id;
     select.dispatchEvent(new Event("change", { bubbles: true }));
+    if (confirmation) {
+      confirmation.textContent =
+        "Secret “" + secret.name + "” created and selected for this service.";
+      confirmation.hidden = false;
+    }
   }
 
   inlineForm.addEventListener("submit", function (event) {
     event.preventDefault();
-    var slug = providerSelect.value;
+    var slug = chosenProvider();
     if (!slug) {
       return;
     }
     var data = new FormData(inlineForm);
+    data.delete("inline_provider");
     data.set("csrfmiddlewaretoken", csrfToken());
     saveButton.disabled = true;
     postForm(url(inlineForm.dataset.createUrl, slug), data)
@@ -194,12 +260,17 @@
         showGeneralError("The secret could not be created: the server did not answer.");
       })
       .finally(function () {
-        saveButton.disabled = !providerSelect.value || !fields.firstChild;
+        saveButton.disabled = !chosenProvider() || !fields.firstChild;
       });
   });
 
-  providerSelect.addEventListener("change", function () {
-    loadProvider(providerSelect.value);
+  providerSelect.addEventListener("change", function (event) {
+    if (event.target.name === "inline_provider") {
+      if (providerHint) {
+        providerHint.hidden = true;
+      }
+      loadProvider(event.target.value);
+    }
   });
   cancelButton.addEventListener("click", function () {
     closePanel();
@@ -223,8 +294,28 @@
       return;
     }
     previous = select.value;
+    if (confirmation) {
+      confirmation.hidden = true;
+    }
+    showChoiceDependents();
     suggest();
   });
+
+  // Once a secret is chosen, the suggestions and "this image is public" no longer
+  // apply: they go (and come back if the choice goes back to "No secret").
+  function showChoiceDependents() {
+    var chosen = Boolean(select.value);
+    ["server-suggestion", "mismatch-matches", "public-image-group"].forEach(function (id) {
+      var element = document.getElementById(id);
+      if (element) {
+        element.hidden = chosen;
+      }
+    });
+    var publicBox = document.getElementById("id_public_image");
+    if (publicBox && chosen) {
+      publicBox.checked = false;
+    }
+  }
 
   // Make sure the select has an option for a secret (the select holds a few
   // secrets only: a search's answer and the current choice).
@@ -329,6 +420,7 @@
 
   var timer = null;
   var sequence = 0;
+  var imageRegistry = "";
 
   function hideSuggestion() {
     live.hidden = true;
@@ -339,7 +431,7 @@
       return;
     }
     var image = imageInput.value.trim();
-    if (select.value || !image) {
+    if (!image) {
       hideSuggestion();
       return;
     }
@@ -352,7 +444,17 @@
         return response.ok ? response.json() : { matches: [] };
       })
       .then(function (body) {
-        if (mine !== sequence || select.value) {
+        if (mine !== sequence) {
+          return;
+        }
+        // Which provider the inline panel offers first, whatever is selected.
+        suggestedProvider = body.provider || "";
+        imageRegistry = body.registry || "";
+        if (!panel.hidden && !chosenProvider() && suggestedProvider) {
+          preselectProvider();
+        }
+        if (select.value || document.getElementById("server-suggestion")) {
+          hideSuggestion(); // chosen already, or the server's own suggestion is shown
           return;
         }
         var match = (body.matches || [])[0];
@@ -383,9 +485,7 @@
       hideSuggestion();
       select.focus();
     });
-    if (!document.getElementById("server-suggestion")) {
-      suggest(); // the page came back with the server's own suggestion otherwise
-    }
+    suggest(); // the provider to offer first; the live box stays hidden beside the server's
   }
 
   // --- "Verify image" ---------------------------------------------------------
@@ -399,17 +499,26 @@
   var verifyResult = document.getElementById("image-verify-result");
   var verifySequence = 0;
 
-  function showVerify(kind, text, code) {
+  // A sentence first, then what to do next; the code is a secondary detail.
+  function showVerify(kind, text, code, nextStep) {
     verifyResult.textContent = "";
     var box = document.createElement("div");
     box.className = "alert py-2 mb-0 alert-" + kind;
-    if (code) {
-      var badge = document.createElement("span");
-      badge.className = "badge me-2 " + (kind === "success" ? "text-bg-success" : "text-bg-warning");
-      badge.textContent = code;
-      box.appendChild(badge);
+    var sentence = document.createElement("div");
+    sentence.textContent = text;
+    box.appendChild(sentence);
+    if (nextStep) {
+      var next = document.createElement("div");
+      next.setAttribute("data-next-step", "");
+      next.textContent = nextStep;
+      box.appendChild(next);
     }
-    box.appendChild(document.createTextNode(text));
+    if (code) {
+      var detail = document.createElement("div");
+      detail.className = "small text-body-secondary";
+      detail.textContent = "Code: " + code;
+      box.appendChild(detail);
+    }
     verifyResult.appendChild(box);
   }
 
@@ -428,9 +537,14 @@
         var body = reply.body;
         if (reply.status === 200) {
           if (body.success) {
-            showVerify("success", body.reason, "OK");
+            showVerify("success", body.reason);
           } else {
-            showVerify("warning", body.reason + " You can still save the service.", body.code);
+            showVerify(
+              "warning",
+              body.reason + " You can still save the service.",
+              body.code,
+              body.next_step
+            );
           }
         } else if (reply.status === 400 && body.errors) {
           showVerify("danger", Object.values(body.errors).flat().join(" "));

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from regsecrets.audit.models import AuditEvent
 from regsecrets.crypto import get_keyring
-from regsecrets.registry_secrets.errors import undecryptable_message
+from regsecrets.registry_secrets.errors import undecryptable_operator_message
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_fields
 from tests.admin.conftest import assert_no_secret
@@ -76,7 +76,7 @@ def test_an_undecryptable_secret_gets_its_own_error_and_the_others_are_tested(
     assert len(messages) == 2
     assert any("broken" in m and "cannot be decrypted" in m for m in messages)
     # The site's and the API's words, named for the secret they concern.
-    assert f"Secret “broken”: {undecryptable_message(broken.key_id)}" in messages
+    assert f"Secret “broken”: {undecryptable_operator_message(broken.key_id)}" in messages
     assert any("fine" in m and "FORBIDDEN_ADDRESS" in m for m in messages)
     assert list(
         AuditEvent.objects.filter(action="secret.verified").values_list("object_name", flat=True)

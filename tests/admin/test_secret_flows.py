@@ -74,7 +74,7 @@ def test_add_with_an_uploaded_key_file(admin, org):
         {"organization": org.pk, "name": "gcp", "url": "gcr.io", "keyfile_content_file": upload},
     )
     assert response.status_code == 302
-    assert Secret.objects.get(name="gcp").username == "_json_key"
+    assert Secret.objects.get(name="gcp").username == "puller@demo-project.iam.gserviceaccount.com"
 
 
 @pytest.mark.parametrize("slug", ["github", "azure", "gcp", "aws-ecr", "docker-config"])

@@ -17,7 +17,7 @@ TOKEN_RE = re.compile(r"rst_[A-Za-z0-9_-]{43}")
 def test_token_page_is_in_the_account_menu(alice_client):
     page = alice_client.get("/account/api-tokens/").content.decode()
     assert 'href="/account/api-tokens/"' in page
-    assert "No tokens yet." in page
+    assert "No API tokens yet" in page  # an empty state that says what to do
 
 
 def test_token_page_needs_sign_in(client, db):

@@ -70,7 +70,7 @@ def test_undecryptable_secret_is_409_decryption_failed(api, make_secret, setting
     assert response.status_code == 409
     assert response.json()["code"] == "DECRYPTION_FAILED"
     # The same words as the site's buttons and the admin action.
-    assert response.json()["message"] == undecryptable_message(secret.key_id)
+    assert response.json()["message"] == undecryptable_message()
     assert Secret.objects.filter(pk=secret.pk).exists()
 
 

@@ -10,7 +10,9 @@ Reusable by every browser test in the project:
 - ``page``: a page of such a context for ``browser_user`` in ``browser_org``;
 - ``csp_violations``: console messages mentioning "Content Security Policy" from
   every page opened through these fixtures (tests assert it stays empty);
-- ``artifacts_dir``: test-artifacts/ at the repository root, for screenshots.
+- ``artifacts_dir``: test-artifacts/ at the repository root (git-ignored), for
+  screenshots and the accessibility report;
+- ``DESKTOP`` / ``MOBILE``: viewports (1280 and 390 px wide) for ``login_context``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS_DIR = Path(__file__).resolve().parents[2] / "test-artifacts"
 BROWSER_PASSWORD = "browser-Passw0rd-not-secret"
+# The two widths every page is checked and photographed at.
+DESKTOP = {"width": 1280, "height": 800}
+MOBILE = {"width": 390, "height": 844}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -158,10 +163,15 @@ def login_context(
         page.on("console", on_console)
 
     def make(
-        user: Any = None, organization: Any = None, *, java_script_enabled: bool = True
+        user: Any = None,
+        organization: Any = None,
+        *,
+        java_script_enabled: bool = True,
+        **options: Any,
     ) -> Any:
+        """``options`` go to Playwright's new_context (e.g. ``viewport=MOBILE``)."""
         context = chromium.new_context(
-            base_url=live_server.url, java_script_enabled=java_script_enabled
+            base_url=live_server.url, java_script_enabled=java_script_enabled, **options
         )
         context.set_default_timeout(10_000)
         context.on("page", watch)

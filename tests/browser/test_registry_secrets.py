@@ -187,7 +187,8 @@ def test_delete_is_refused_while_in_use_then_works(page, browser_user, browser_o
     page.goto(f"/secrets/{secret.pk}/")
     expect(page.locator("#secret-services")).to_contain_text("octocat/web:1")
     page.get_by_role("link", name="Delete").click()
-    expect(page.locator("#delete-refused")).to_contain_text("shop/web")
+    expect(page.locator("#delete-refused")).to_be_visible()
+    expect(page.locator("#secret-services")).to_contain_text("shop/web")
     expect(page.locator("#delete-form")).to_have_count(0)
 
     service.delete()

@@ -36,12 +36,21 @@ def test_inline_secret_creation_selects_it_and_keeps_the_service_input(
     expect(panel).to_be_visible()
     # Choosing "new" does not leave the select on that option.
     expect(page.locator("#id_registry_secret")).to_have_value("")
-    page.select_option("#inline-provider", "github")
+    # The image's registry (ghcr.io) preselects GitHub, and says so.
+    expect(page.locator("#inline-provider-github")).to_be_checked()
+    expect(page.locator("#inline-provider-hint")).to_contain_text("ghcr.io")
+    # The secret pages' order and tools: name first, host preview, Test credentials.
+    expect(page.locator("#inline-secret-fields input").first).to_have_attribute("name", "name")
+    expect(page.locator("#host-preview")).to_have_text("ghcr.io")
+    expect(page.locator("#test-credentials")).to_be_visible()
     page.fill("#secret_name", "ghcr-bot")
     page.fill("#secret_username", "octocat")
     page.fill("#secret_password", CANARY)
     page.click("#inline-secret-save")
     expect(panel).to_be_hidden()
+    expect(page.locator("#inline-secret-confirmation")).to_have_text(
+        "Secret “ghcr-bot” created and selected for this service."
+    )
 
     secret = Secret.objects.get(organization=browser_org, name="ghcr-bot")
     select = page.locator("#id_registry_secret")
@@ -63,7 +72,7 @@ def test_inline_secret_errors_show_on_the_fields_without_echoing_the_password(
 ):
     _open_form(page, shop)
     page.click("#new-secret-link")
-    page.select_option("#inline-provider", "github")
+    expect(page.locator("#inline-provider-github")).to_be_checked()
     page.fill("#secret_name", "ghcr-bot")
     page.fill("#secret_password", CANARY)
     page.click("#inline-secret-save")
@@ -82,7 +91,7 @@ def test_inline_secret_errors_show_on_the_fields_without_echoing_the_password(
 def test_cancel_closes_the_panel_and_keeps_the_previous_choice(page, shop):
     _open_form(page, shop)
     page.select_option("#id_registry_secret", "new")
-    page.select_option("#inline-provider", "docker-hub")
+    page.click("label[for=inline-provider-docker-hub]")
     expect(page.locator("#secret_username")).to_be_visible()
     page.click("#inline-secret-cancel")
     expect(page.locator("#inline-secret")).to_be_hidden()
@@ -147,6 +156,13 @@ def test_saving_without_secret_when_one_matches_asks_to_confirm_public(page, sho
         "matches the registry ghcr.io — select it?"
     )
     assert not Service.objects.exists()
+    # Choosing the secret makes the suggestion and "this image is public" go away...
+    page.select_option("#id_registry_secret", label="ghcr-bot (ghcr.io)")
+    expect(page.locator("#server-suggestion")).to_be_hidden()
+    expect(page.locator("#id_public_image")).to_be_hidden()
+    # ...and going back to no secret brings them back.
+    page.select_option("#id_registry_secret", "")
+    expect(page.locator("#server-suggestion")).to_be_visible()
     page.check("#id_public_image")
     page.click("#service-save")
     expect(page.locator("#service-secret")).to_contain_text("public image")

@@ -47,4 +47,5 @@ def test_the_secret_picker_and_the_service_form_offer_the_same_providers(alice_c
     for card in provider_cards("deploy:inline_secret_fields"):
         slug = card.provider.slug
         assert f'data-provider="{slug}"' in picker
-        assert f'<option value="{slug}" data-url="{card.url}">' in service_form
+        # The inline panel's picker: one radio card per provider, as on the secret pages.
+        assert f'id="inline-provider-{slug}" value="{slug}"' in service_form

@@ -10,6 +10,7 @@ from django.urls import reverse
 from regsecrets.audit.models import AuditEvent
 from regsecrets.deploy.models import App, Service
 from regsecrets.deploy.services import app_create, service_create
+from tests.conftest import page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -34,14 +35,75 @@ def test_anonymous_user_is_sent_to_sign_in(client):
     assert reverse("login") in response["Location"]
 
 
-def test_create_app_redirects_to_it_and_audits(alice_client, org):
-    response = alice_client.post(reverse("deploy:app_create"), {"name": "shop"})
+NEW_APP = {"app_name": "shop", "name": "web", "image": "nginx:1.27", "public_image": "on"}
+
+
+def test_create_app_with_its_first_service_redirects_to_it_and_audits(alice_client, org):
+    response = alice_client.post(reverse("deploy:app_create"), NEW_APP)
     app = App.objects.get(organization=org, name="shop")
     assert response.status_code == 302
     assert response["Location"] == reverse("deploy:app_detail", args=[app.pk])
     event = AuditEvent.objects.get(action="app.created")
     assert event.organization == org
     assert event.object_id == str(app.pk)
+    service = Service.objects.get(app=app)
+    assert (service.name, service.image, service.registry_secret) == ("web", "nginx:1.27", None)
+    assert AuditEvent.objects.filter(action="service.created", object_id=str(service.pk)).exists()
+
+
+def test_new_app_with_a_private_secret_in_one_post(alice_client, org, ghcr_secret):
+    data = {**NEW_APP, "image": "ghcr.io/acme/web:1", "registry_secret": ghcr_secret.pk}
+    del data["public_image"]
+    assert alice_client.post(reverse("deploy:app_create"), data).status_code == 302
+    assert Service.objects.get(app__name="shop").registry_secret == ghcr_secret
+
+
+def test_new_app_reports_every_error_at_once_and_writes_nothing(alice_client, org, ghcr_secret):
+    app_create(organization=org, name="shop")
+    response = alice_client.post(
+        reverse("deploy:app_create"),
+        {
+            "app_name": "shop",
+            "name": "Bad!",
+            "image": "docker.io/acme/web:1",
+            "registry_secret": ghcr_secret.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"app_name", "name", "registry_secret"}
+    # The mismatch offers the way out: no secret serves docker.io here, so none is
+    # offered; the message names the registries.
+    assert "do not serve images on docker.io" in page_text(response)
+    assert App.objects.filter(organization=org).count() == 1
+    assert not Service.objects.exists()
+
+
+def test_the_mismatch_error_offers_the_secrets_that_serve_the_image(
+    alice_client, org, app, make_secret
+):
+    hub = make_secret(
+        org, "hub", provider="docker_hub_registry", data={"username": "u", "password": "p"}
+    )
+    ghcr = make_secret(org, "ghcr-ok")
+    response = alice_client.post(
+        reverse("deploy:service_create", args=[app.pk]),
+        {"name": "web", "image": "ghcr.io/acme/web:1", "registry_secret": hub.pk},
+    )
+    html = page_text(response)
+    assert 'id="mismatch-matches"' in html
+    assert f'name="use_secret" value="{ghcr.pk}"' in html
+    # One click on it saves the service with that secret.
+    response = alice_client.post(
+        reverse("deploy:service_create", args=[app.pk]),
+        {
+            "name": "web",
+            "image": "ghcr.io/acme/web:1",
+            "registry_secret": hub.pk,
+            "use_secret": ghcr.pk,
+        },
+    )
+    assert response.status_code == 302
+    assert Service.objects.get(app=app, name="web").registry_secret == ghcr
 
 
 def test_create_app_form_page_renders(alice_client):
@@ -53,24 +115,24 @@ def test_create_app_form_page_renders(alice_client):
     [("Shop", "Start with a lowercase letter."), ("x", "at least 2"), ("shop-", "end with a dash")],
 )
 def test_create_app_with_bad_name_is_a_field_error(alice_client, name, message):
-    response = alice_client.post(reverse("deploy:app_create"), {"name": name})
+    response = alice_client.post(reverse("deploy:app_create"), {**NEW_APP, "app_name": name})
     assert response.status_code == 200
-    assert message in response.content.decode()
+    assert message in page_text(response)
     assert not App.objects.exists()
 
 
 def test_create_app_with_taken_name_is_a_field_error(alice_client, org, other_org):
     app_create(organization=org, name="shop")
-    response = alice_client.post(reverse("deploy:app_create"), {"name": "shop"})
+    response = alice_client.post(reverse("deploy:app_create"), NEW_APP)
     assert response.status_code == 200
-    assert "already exists" in response.content.decode()
+    assert "already exists" in page_text(response)
     # The same name in another organization is fine.
     app_create(organization=other_org, name="shop")
 
 
 def test_app_detail_lists_services_and_the_pull_key(alice_client, app, service):
     response = alice_client.get(reverse("deploy:app_detail", args=[app.pk]))
-    body = response.content.decode()
+    body = page_text(response)
     assert response.status_code == 200
     assert "web" in body
     assert "ghcr.io/acme/web:1.0" in body
@@ -100,7 +162,7 @@ def test_delete_app_needs_the_typed_name(alice_client, app):
     assert alice_client.get(url).status_code == 200
     response = alice_client.post(url, {"confirm_name": "wrong"})
     assert response.status_code == 200
-    assert "does not match" in response.content.decode()
+    assert "does not match" in page_text(response)
     assert App.objects.filter(pk=app.pk).exists()
 
 

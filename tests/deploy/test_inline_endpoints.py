@@ -86,6 +86,7 @@ def test_suggestion_names_matching_secrets_of_this_organization_only(
     )
     assert response.json() == {
         "registry": "ghcr.io",
+        "provider": "github",  # what the inline panel offers first
         "matches": [
             {
                 "id": str(ghcr_secret.pk),
@@ -101,6 +102,7 @@ def test_suggestion_for_other_registry_or_bad_image(alice_client, ghcr_secret):
     url = reverse("deploy:secret_suggestion")
     assert alice_client.get(url, {"image": "nginx"}).json() == {
         "registry": "docker.io",
+        "provider": "docker-hub",
         "matches": [],
     }
     body = alice_client.get(url, {"image": "UPPER/Case"}).json()

@@ -92,7 +92,7 @@ def test_test_credentials_logs_in_with_a_token_minted_from_the_stored_key(
 ):
     response = alice_client.post(f"/secrets/{ecr_secret.pk}/test/", follow=True)
     assert response.status_code == 200
-    assert f"{ecr_registry.host}: OK" in detail_messages(response)
+    assert f"{ecr_registry.host}: The credentials log in" in detail_messages(response)
     ecr_secret.refresh_from_db()
     assert ecr_secret.health_status == HealthStatus.HEALTHY
     [minted] = events("secret.token_minted", ecr_secret)
@@ -118,7 +118,7 @@ def test_the_admin_test_action_mints_too(ecr_secret, ecr_registry, admin_client)
         follow=True,
     )
     assert response.status_code == 200
-    assert f"{ecr_registry.host}: OK" in detail_messages(response)
+    assert f"{ecr_registry.host}: The credentials log in" in detail_messages(response)
     assert events("secret.token_minted", ecr_secret)[0].details["success"] is True
 
 
@@ -131,7 +131,8 @@ def test_a_denied_key_is_a_mint_denied_result_and_failing_health_never_a_500(
     response = alice_client.post(f"/secrets/{secret.pk}/test/", follow=True)
     assert response.status_code == 200
     page = detail_messages(response)
-    assert f"{ecr_registry.host}: MINT_DENIED" in page
+    assert f"{ecr_registry.host} failed: " in page
+    assert "(code MINT_DENIED)" in page
     assert "ecr:GetAuthorizationToken" in page
     assert events("secret.verified", secret)[0].details["code"] == "MINT_DENIED"
     # The scheduled check: the same result, and FAILING once the failures add up.
@@ -342,7 +343,7 @@ def test_gcp_secrets_are_checked_and_exported_with_an_access_token(
 ):
     secret, registry, token, key_file = gcp_setup
     response = alice_client.post(f"/secrets/{secret.pk}/test/", follow=True)
-    assert f"{registry.host}: OK" in detail_messages(response)
+    assert f"{registry.host}: The credentials log in" in detail_messages(response)
     assert health.health_check_secret(secret.pk).status == HealthStatus.HEALTHY
     serve(shop, alice, secret)
     document, _ = export("shop/web")

@@ -24,7 +24,7 @@ from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_config, secret_create, secret_fields
 from tests.admin.conftest import assert_no_secret
 from tests.api.conftest import Api
-from tests.conftest import CANARY
+from tests.conftest import CANARY, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +99,7 @@ def test_create_stores_the_key_and_no_login(alice_client, org):
     assert secret_fields(secret) == INPUT
     # No docker password exists until one is minted: the stored document holds none.
     assert secret_config(secret) == {"auths": {HOST: {}}}
-    page = alice_client.get(response["Location"]).content.decode()
+    page = page_text(alice_client.get(response["Location"]))
     assert HOST in page
     assert KEY_ID in page
     assert CANARY not in page

@@ -223,7 +223,7 @@ VALID = [
         "gcp",
         {"url": "europe-west1-docker.pkg.dev", "keyfile_content": KEY_JSON},
         "europe-west1-docker.pkg.dev",
-        "_json_key",
+        "puller@proj.iam.gserviceaccount.com",  # listed by its service account
         "_json_key",
         KEY_JSON,
         {"url": "europe-west1-docker.pkg.dev", "keyfile_content": KEY_B64},
@@ -233,7 +233,7 @@ VALID = [
         "gcp",
         {"url": "gcr.io", "keyfile_content": KEY_B64},
         "gcr.io",
-        "_json_key",
+        "puller@proj.iam.gserviceaccount.com",  # listed by its service account
         "_json_key",
         KEY_JSON,
         {"url": "gcr.io", "keyfile_content": KEY_B64},
@@ -243,7 +243,7 @@ VALID = [
         "gcp",
         {"url": "https://us-docker.pkg.dev/proj/repo", "keyfile_content": KEY_JSON.encode()},
         "us-docker.pkg.dev",
-        "_json_key",
+        "puller@proj.iam.gserviceaccount.com",  # listed by its service account
         "_json_key",
         KEY_JSON,
         {"url": "us-docker.pkg.dev", "keyfile_content": KEY_B64},
@@ -253,7 +253,7 @@ VALID = [
         "gcp",
         {"url": "eu.gcr.io", "keyfile_content": io.BytesIO(b"\xef\xbb\xbf" + KEY_JSON.encode())},
         "eu.gcr.io",
-        "_json_key",
+        "puller@proj.iam.gserviceaccount.com",  # listed by its service account
         "_json_key",
         KEY_JSON,
         {"url": "eu.gcr.io", "keyfile_content": KEY_B64},
@@ -939,3 +939,26 @@ def test_required_field_gets_one_message_only() -> None:
         "username": ["This field is required."],
         "password": ["This field is required."],
     }
+
+
+@pytest.mark.parametrize(
+    ("image", "slug"),
+    [
+        ("nginx:1.27", "docker-hub"),
+        ("docker.io/acme/api:1", "docker-hub"),
+        ("ghcr.io/acme/web:1", "github"),
+        ("registry.gitlab.com/acme/app/web:2", "gitlab"),
+        ("registry.digitalocean.com/acme/web", "digital-ocean"),
+        ("myreg01.azurecr.io/web:1", "azure"),
+        ("gcr.io/proj/web", "gcp"),
+        ("eu.gcr.io/proj/web", "gcp"),
+        ("europe-west1-docker.pkg.dev/proj/repo/web:1", "gcp"),
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1", "aws-ecr"),
+        ("registry.example.com:5000/team/web", "private"),
+        ("gitlab.example.com:5050/team/web", "private"),
+    ],
+)
+def test_an_images_registry_names_the_provider_to_offer_first(image, slug) -> None:
+    from regsecrets.registries import parse_image_reference, provider_for_host
+
+    assert provider_for_host(parse_image_reference(image).domain).slug == slug

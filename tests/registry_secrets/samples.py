@@ -52,7 +52,7 @@ VALID = {
     "gcp": (
         {"url": "europe-west1-docker.pkg.dev", "keyfile_content": GCP_KEY},
         ["europe-west1-docker.pkg.dev"],
-        "_json_key",
+        "puller@demo-project.iam.gserviceaccount.com",  # the service account, not _json_key
     ),
     "aws-ecr": (
         {

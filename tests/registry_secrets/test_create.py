@@ -13,7 +13,7 @@ from regsecrets.audit.models import AuditEvent
 from regsecrets.registries import PROVIDERS
 from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_config, secret_fields
-from tests.conftest import CANARY
+from tests.conftest import CANARY, page_text
 from tests.registry_secrets.samples import DOCKER_CONFIG, GCP_KEY, INVALID, VALID
 
 SLUGS = [
@@ -38,7 +38,7 @@ def test_samples_cover_every_provider():
 
 
 def test_picker_links_to_every_provider(alice_client):
-    html = alice_client.get("/secrets/new/").content.decode()
+    html = page_text(alice_client.get("/secrets/new/"))
     for slug in SLUGS:
         assert f'href="{create_url(slug)}"' in html
     for provider in PROVIDERS:
@@ -58,7 +58,7 @@ def test_form_shows_the_provider_help_and_fields(alice_client, slug):
     provider = provider_by_slug(slug)
     response = alice_client.get(create_url(slug))
     assert response.status_code == 200
-    html = response.content.decode()
+    html = page_text(response)
     text = unescape(html)
     assert 'id="provider-help"' in html
     # The help's first words (links are turned into anchors, so compare a prefix).
@@ -81,7 +81,7 @@ def test_create_valid_secret(alice_client, alice, org, slug):
     assert secret.created_by == alice
     assert len(secret_config(secret)["auths"]) == len(hosts)
     assert AuditEvent.objects.filter(action="secret.created", object_id=str(secret.pk)).exists()
-    detail = alice_client.get(response["Location"]).content.decode()
+    detail = page_text(alice_client.get(response["Location"]))
     for host in hosts:
         assert host in detail
     assert CANARY not in detail
@@ -95,7 +95,7 @@ def test_create_invalid_secret_shows_field_error_and_keeps_inputs(alice_client, 
     assert response.status_code == 200
     form = response.context["form"]
     assert field in form.errors, form.errors
-    html = response.content.decode()
+    html = page_text(response)
     assert f'id="id_{field}_error"' in html or f'id="error_1_id_{field}"' in html
     assert 'value="my-secret"' in html
     if kept is not None:
@@ -150,14 +150,14 @@ def test_names_are_unique_within_the_organization(alice_client, org, other_org, 
     data, _, _ = VALID["private"]
     response = alice_client.post(create_url("private"), {"name": "taken", **data})
     assert "already exists" in " ".join(response.context["form"].errors["name"])
-    assert 'value="registry.example.com:5000"' in response.content.decode()
+    assert 'value="registry.example.com:5000"' in page_text(response)
     response = alice_client.post(create_url("private"), {"name": "free-here", **data})
     assert response.status_code == 302
 
 
 def test_password_inputs_are_write_only_and_not_autofilled(alice_client):
     data, _, _ = INVALID["private"]
-    html = alice_client.post(create_url("private"), {"name": "x-y", **data}).content.decode()
+    html = page_text(alice_client.post(create_url("private"), {"name": "x-y", **data}))
     password = re.search(r"<input[^>]*name=\"password\"[^>]*>", html).group(0)
     assert 'type="password"' in password
     assert 'autocomplete="new-password"' in password
@@ -167,9 +167,11 @@ def test_password_inputs_are_write_only_and_not_autofilled(alice_client):
 
 
 def test_pasted_config_is_not_echoed_after_an_error(alice_client, org):
-    response = alice_client.post(create_url("docker-config"), {"name": "BAD", "config": DOCKER_CONFIG})
+    response = alice_client.post(
+        create_url("docker-config"), {"name": "BAD", "config": DOCKER_CONFIG}
+    )
     assert "name" in response.context["form"].errors
-    html = response.content.decode()
+    html = page_text(response)
     assert CANARY not in html
     assert "quayrobot" not in html
 
@@ -194,7 +196,7 @@ def test_docker_config_upload_lists_its_registries(alice_client, org):
     assert response.status_code == 302
     secret = Secret.objects.get(name="from-file")
     assert secret.hosts == ["registry.example.com", "quay.io"]
-    html = alice_client.get(response["Location"]).content.decode()
+    html = page_text(alice_client.get(response["Location"]))
     assert "Registries" in html
     assert '<li class="mono">registry.example.com</li>' in html
     assert '<li class="mono">quay.io</li>' in html
@@ -223,7 +225,7 @@ def test_gcp_key_file_upload(alice_client, org):
     assert response.status_code == 302
     secret = Secret.objects.get(name="gcp-key")
     assert secret.hosts == ["gcr.io"]
-    assert secret.username == "_json_key"
+    assert secret.username == "puller@demo-project.iam.gserviceaccount.com"  # its service account
 
 
 @pytest.mark.parametrize(
@@ -247,7 +249,7 @@ def test_bad_uploads_are_refused_on_the_file_field(alice_client, org, content, m
     assert errors, "the upload was accepted"
     messages = " ".join(errors.get("config_file", []) + errors.get("config", []))
     assert message in messages
-    assert 'value="upload"' in response.content.decode()
+    assert 'value="upload"' in page_text(response)
     assert not Secret.objects.exists()
 
 
@@ -272,7 +274,12 @@ def test_bad_gcp_key_file_upload_is_refused_on_the_file_field(alice_client, org)
         {"name": "ok-name", "url": "r.example.com\x00", "username": "u\x00", "password": "p\x00"},
         {"name": ["a", "b"], "url": ["x", "y"], "username": "u", "password": "p"},
         {"name": "ok-name", "url": "http://[::1", "username": "u", "password": "p"},
-        {"name": "ok-name", "url": "r.example.com", "username": "u" * 10000, "password": "p" * 10000},
+        {
+            "name": "ok-name",
+            "url": "r.example.com",
+            "username": "u" * 10000,
+            "password": "p" * 10000,
+        },
         {"name": "ok-name", "url": "r.example.com", "username": "ü ñ", "password": "\u202e\ufeff"},
     ],
 )
@@ -300,7 +307,7 @@ def test_docker_config_with_control_characters_never_answers_500(alice_client, o
 
 def test_fragment_is_just_the_provider_fields(alice_client):
     response = alice_client.get(create_url("azure"), {"fragment": "1"})
-    html = response.content.decode()
+    html = page_text(response)
     assert html.lstrip().startswith('<div id="provider-fields"')
     assert "<html" not in html
     assert 'name="registry_name"' in html
@@ -344,7 +351,7 @@ def test_host_preview_needs_csrf(alice, org, client):
 
 
 def test_create_form_without_javascript_needs_no_hidden_provider_field(alice_client):
-    html = alice_client.get(create_url("gitlab")).content.decode()
+    html = page_text(alice_client.get(create_url("gitlab")))
     assert 'action="/secrets/new/gitlab/"' in html
     assert 'name="provider"' not in html
     # The JavaScript switch starts hidden; the picker link is the no-JavaScript path.
@@ -363,10 +370,10 @@ def test_secret_fields_store_the_typed_credential(alice_client, org):
 
 def test_next_travels_from_picker_to_form_and_back_with_the_secret(alice_client, org):
     back = "/apps/123/services/new/?name=web"
-    html = alice_client.get("/secrets/new/", {"next": back}).content.decode()
+    html = page_text(alice_client.get("/secrets/new/", {"next": back}))
     assert 'href="/secrets/new/github/?next=%2Fapps%2F123%2Fservices%2Fnew%2F%3Fname%3Dweb"' in html
     form_url = "/secrets/new/github/?next=%2Fapps%2F123%2Fservices%2Fnew%2F%3Fname%3Dweb"
-    html = alice_client.get(form_url).content.decode()
+    html = page_text(alice_client.get(form_url))
     assert f'action="{form_url}"'.replace("&", "&amp;") in html
     data, _, _ = VALID["github"]
     response = alice_client.post(form_url, {"name": "gh", **data})
@@ -376,7 +383,8 @@ def test_next_travels_from_picker_to_form_and_back_with_the_secret(alice_client,
 
 
 @pytest.mark.parametrize(
-    "next_url", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"]
+    "next_url",
+    ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"],
 )
 def test_unsafe_next_is_ignored(alice_client, org, next_url):
     data, _, _ = VALID["github"]

@@ -88,7 +88,7 @@ def test_gcp_key_file_from_stdin(org):
         "--stdin",
         stdin=json.dumps({"keyfile_content": GCP_KEY}),
     )
-    assert Secret.objects.get(name="gcp").username == "_json_key"
+    assert Secret.objects.get(name="gcp").username == "puller@demo-project.iam.gserviceaccount.com"
 
 
 def test_a_credential_on_the_command_line_is_refused_without_echo(org):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.conftest import CANARY
+from tests.conftest import CANARY, page_text
 from tests.registry_secrets.conftest import corrupt_ciphertext
 
 LIST_URL = "/secrets/"
@@ -15,8 +17,10 @@ LIST_URL = "/secrets/"
 
 def test_list_url_is_named_and_in_the_navigation(alice_client):
     assert reverse("registry_secrets:list") == LIST_URL
-    html = alice_client.get(LIST_URL).content.decode()
-    assert f'href="{LIST_URL}">Registry secrets</a>' in html
+    html = page_text(alice_client.get(LIST_URL))
+    assert re.search(
+        rf'href="{LIST_URL}">(<svg[^>]*>.*?</svg>)?\s*Registry secrets</a>', html, re.S
+    )
 
 
 def test_list_requires_sign_in(client, db):
@@ -27,7 +31,7 @@ def test_list_requires_sign_in(client, db):
 
 def test_empty_list_leads_to_creation(alice_client):
     response = alice_client.get(LIST_URL)
-    html = response.content.decode()
+    html = page_text(response)
     assert 'id="empty-state"' in html
     assert 'href="/secrets/new/"' in html
 
@@ -43,13 +47,13 @@ def test_list_shows_name_provider_hosts_username_services_and_update(
     )
     make_service(secret, "web", "api")
     make_service(secret, "web", "worker")
-    html = alice_client.get(LIST_URL).content.decode()
+    html = page_text(alice_client.get(LIST_URL))
     assert "acr-prod" in html
     assert "Azure Container Registry" in html
     assert "/static/img/providers/azure.svg" in html
     assert "myregistry.azurecr.io" in html
     assert "puller" in html
-    assert '<td class="text-end">2</td>' in html
+    assert '<td class="text-end" data-label="Services">2</td>' in html
     assert f'datetime="{secret.updated_at.isoformat()}"' in html
     assert "by alice" in html
     assert CANARY not in html
@@ -57,7 +61,7 @@ def test_list_shows_name_provider_hosts_username_services_and_update(
 
 def test_docker_hub_is_shown_as_docker_io(alice_client, org, make_secret):
     make_secret(org, "hub", "docker-hub", {"username": "octocat", "password": CANARY})
-    html = alice_client.get(LIST_URL).content.decode()
+    html = page_text(alice_client.get(LIST_URL))
     assert "docker.io" in html
     assert "index.docker.io/v1" not in html
 
@@ -65,7 +69,7 @@ def test_docker_hub_is_shown_as_docker_io(alice_client, org, make_secret):
 def test_search_by_name(alice_client, org, make_secret):
     make_secret(org, "alpha-one")
     make_secret(org, "beta-two")
-    html = alice_client.get(LIST_URL, {"q": "ALPHA"}).content.decode()
+    html = page_text(alice_client.get(LIST_URL, {"q": "ALPHA"}))
     assert "alpha-one" in html
     assert "beta-two" not in html
 
@@ -73,7 +77,7 @@ def test_search_by_name(alice_client, org, make_secret):
 def test_filter_by_provider(alice_client, org, make_secret):
     make_secret(org, "private-one")
     make_secret(org, "hub-one", "docker-hub", {"username": "octocat", "password": CANARY})
-    html = alice_client.get(LIST_URL, {"provider": "docker-hub"}).content.decode()
+    html = page_text(alice_client.get(LIST_URL, {"provider": "docker-hub"}))
     assert "hub-one" in html
     assert "private-one" not in html
 
@@ -82,12 +86,12 @@ def test_unknown_provider_filter_is_ignored(alice_client, org, make_secret):
     make_secret(org, "private-one")
     response = alice_client.get(LIST_URL, {"provider": "nope"})
     assert response.status_code == 200
-    assert "private-one" in response.content.decode()
+    assert "private-one" in page_text(response)
 
 
 def test_no_match_is_not_the_empty_state(alice_client, org, make_secret):
     make_secret(org, "private-one")
-    html = alice_client.get(LIST_URL, {"q": "zzz"}).content.decode()
+    html = page_text(alice_client.get(LIST_URL, {"q": "zzz"}))
     assert 'id="no-match"' in html
     assert 'id="empty-state"' not in html
 
@@ -106,7 +110,7 @@ def test_fifty_per_page(alice_client, org, make_secret):
 
 def test_list_shows_only_the_current_organization(alice_client, other_org, make_secret):
     make_secret(other_org, "not-yours")
-    assert "not-yours" not in alice_client.get(LIST_URL).content.decode()
+    assert "not-yours" not in page_text(alice_client.get(LIST_URL))
 
 
 def _count_list_queries(client) -> int:
@@ -142,7 +146,7 @@ def test_list_never_decrypts(alice_client, org, make_secret, monkeypatch):
     monkeypatch.setattr("regsecrets.crypto.fields.open_document", forbidden)
     response = alice_client.get(LIST_URL)
     assert response.status_code == 200
-    html = response.content.decode()
+    html = page_text(response)
     assert "damaged" in html
     assert "healthy" in html
 

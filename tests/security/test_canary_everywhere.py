@@ -475,6 +475,7 @@ NO_CREDENTIALS = {
     "deploy:service_detail",
     "deploy:service_edit",
     "deploy:service_delete",
+    "deploy:service_switch_secret",
     "deploy:secret_suggestion",
     "deploy:secret_search",
     "deploy:verify_image",

@@ -235,7 +235,11 @@ FACES: list[Face] = [
         lambda w: reverse("registry_secrets:test", args=[w.secrets["github"].pk]),
         lambda w: {"anything": "x"},
     ),
-    Face("app-create", lambda w: reverse("deploy:app_create"), lambda w: {"name": "new-app"}),
+    Face(
+        "app-create",
+        lambda w: reverse("deploy:app_create"),
+        lambda w: {"app_name": "new-app", "name": "web", "image": "nginx:1", "public_image": "on"},
+    ),
     Face(
         "app-delete",
         lambda w: reverse("deploy:app_delete", args=[w.app.pk]),
@@ -746,7 +750,10 @@ def _autocomplete_sources(user: Any) -> list[tuple[str, str, str, list[str]]]:
             continue
         # The change form of an existing row (a widget may forward what it knows of
         # the row), else the add form (a field may be read-only once set).
-        forms = [model_admin.get_form(request, model.objects.first()), model_admin.get_form(request)]
+        forms = [
+            model_admin.get_form(request, model.objects.first()),
+            model_admin.get_form(request),
+        ]
         for name in fields:
             form = next(f for f in forms if name in f.base_fields)
             widget = form.base_fields[name].widget
@@ -768,9 +775,7 @@ def test_the_tables_below_cover_every_admin_filter_and_autocomplete(operator):
     assert {"provider__exact", "key_id", "organization__id__exact", "q"} <= set(
         parameters["registry_secrets.Secret"]
     )
-    assert {"action", "object_type", "created_at__year", "q"} <= set(
-        parameters["audit.AuditEvent"]
-    )
+    assert {"action", "object_type", "created_at__year", "q"} <= set(parameters["audit.AuditEvent"])
     assert "role__exact" in parameters["accounts.Membership"]
     sources = {(a, m, f): params for a, m, f, params in _autocomplete_sources(user)}
     assert "organization" in sources[("deploy", "service", "registry_secret")]
@@ -832,12 +837,15 @@ def test_a_nul_in_a_query_string_is_a_400_in_each_face_and_a_form_error_in_a_for
         "code": "invalid_argument",
         "message": "Validation error",
         "fields": [
-            {"field": "name", "description": "Text cannot contain NUL characters or unpaired surrogates."}
+            {
+                "field": "name",
+                "description": "Text cannot contain NUL characters or unpaired surrogates.",
+            }
         ],
     }
     # A form body is not the query string: its NUL still gets the field's own error.
     before = counts()
-    response = world.client().post(reverse("deploy:app_create"), {"name": "we\x00b"})
+    response = world.client().post(reverse("deploy:app_create"), {"app_name": "we\x00b"})
     assert response.status_code == 200
-    assert "name" in response.context["form"].errors
+    assert "app_name" in response.context["form"].errors
     assert counts() == before

@@ -50,7 +50,10 @@ def test_signed_in_site_pages_are_not_stored(alice_client, secret):
 
 def test_signed_in_redirects_and_errors_are_not_stored(alice_client, secret):
     # A redirect after a write, and a 404 (which says what does not exist).
-    response = alice_client.post(reverse("deploy:app_create"), {"name": "web"})
+    response = alice_client.post(
+        reverse("deploy:app_create"),
+        {"app_name": "web", "name": "web", "image": "nginx:1", "public_image": "on"},
+    )
     assert response.status_code == 302
     assert_not_stored(response, "redirect after a write")
     response = alice_client.get("/no/such/page/")

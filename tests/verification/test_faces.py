@@ -13,6 +13,7 @@ import pytest
 from django.core.cache import cache
 
 from regsecrets.audit.models import AuditEvent
+from regsecrets.registries.outcomes import outcome_for
 from regsecrets.registry_secrets.services import secret_create
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db]
@@ -67,7 +68,7 @@ def test_detail_good_credentials_log_in(alice_client, htpasswd_registry, make_re
     response = alice_client.post(f"/secrets/{secret.pk}/test/", follow=True)
     (message,) = messages_of(response)
     assert message == (
-        f"{htpasswd_registry.host}: OK — The credentials log in to {htpasswd_registry.host}."
+        f"{htpasswd_registry.host}: The credentials log in to {htpasswd_registry.host}."
     )
     event = AuditEvent.objects.get(action="secret.verified")
     assert event.details == {
@@ -85,7 +86,10 @@ def test_detail_wrong_password_is_auth_access_denied(
     secret = make_registry_secret(htpasswd_registry.host, password="wrong-Pa55-b7e1")
     response = alice_client.post(f"/secrets/{secret.pk}/test/", follow=True)
     (message,) = messages_of(response)
-    assert message.startswith(f"{htpasswd_registry.host}: AUTH_ACCESS_DENIED — ")
+    # A sentence, what to do next, and the code last as a detail.
+    assert message.startswith(f"{htpasswd_registry.host} failed: ")
+    assert "edit the secret" in message
+    assert message.endswith("(code AUTH_ACCESS_DENIED)")
     assert "wrong-Pa55-b7e1" not in response.content.decode()
     event = AuditEvent.objects.get(action="secret.verified")
     assert event.details["code"] == "AUTH_ACCESS_DENIED"
@@ -97,14 +101,16 @@ def test_detail_with_token_auth_logs_in(alice_client, token_registry, make_regis
     secret = make_registry_secret(token_registry.host)
     response = alice_client.post(f"/secrets/{secret.pk}/test/", follow=True)
     (message,) = messages_of(response)
-    assert message.startswith(f"{token_registry.host}: OK — ")
+    assert message.startswith(f"{token_registry.host}: The credentials log in")
 
 
 def test_detail_refuses_loopback_by_default(alice_client, htpasswd_registry, make_registry_secret):
     secret = make_registry_secret(htpasswd_registry.host)
     response = alice_client.post(f"/secrets/{secret.pk}/test/", follow=True)
     (message,) = messages_of(response)
-    assert message.startswith(f"{htpasswd_registry.host}: FORBIDDEN_ADDRESS — ")
+    assert message.startswith(f"{htpasswd_registry.host} failed: ")
+    assert message.endswith("(code FORBIDDEN_ADDRESS)")
+    assert "REGSECRETS_" not in message
 
 
 # --- Create and edit forms (before saving) ----------------------------------------
@@ -128,6 +134,8 @@ def test_create_form_tests_typed_credentials(
             "success": success,
             "code": code,
             "reason": response.json()["results"][0]["reason"],
+            # A failure says what to do next; the code stays a secondary detail.
+            "next_step": outcome_for(code).next_step if code else "",
         }
     ]
     assert "nope-wrong" not in response.content.decode()
@@ -228,4 +236,5 @@ def test_verify_refuses_loopback_by_default(alice_client, htpasswd_registry, mak
     secret = make_registry_secret(htpasswd_registry.host)
     body = verify(alice_client, f"{htpasswd_registry.host}/team/app:v1", secret).json()
     assert body["code"] == "FORBIDDEN_ADDRESS"
-    assert "REGSECRETS_ALLOW_PRIVATE_REGISTRIES" in body["reason"]
+    assert "private network" in body["reason"] or "non-public" in body["reason"]
+    assert "REGSECRETS_" not in body["reason"]

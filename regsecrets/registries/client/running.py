@@ -117,9 +117,7 @@ def _run_in_slot(
             False,
             FORBIDDEN_ADDRESS,
             f"{exc.host} resolves to {exc.address}, a loopback, private or otherwise "
-            "non-public address; verification refuses it to protect the internal network "
-            "(operators of self-hosted registries can set "
-            "REGSECRETS_ALLOW_PRIVATE_REGISTRIES=true).",
+            "non-public address; verification refuses it to protect the internal network.",
             registry_host,
         )
     except NameNotResolved as exc:

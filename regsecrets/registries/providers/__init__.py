@@ -13,7 +13,13 @@ Messages never contain a secret value: they name the field and the problem.
 from __future__ import annotations
 
 from .base import Provider, ProviderField, ProviderResult
-from .catalogue import PROVIDERS, get_provider, provider_by_key, provider_by_slug
+from .catalogue import (
+    PROVIDERS,
+    get_provider,
+    provider_by_key,
+    provider_by_slug,
+    provider_for_host,
+)
 from .digital_ocean import DIGITALOCEAN_HOST
 from .gcp import GCP_USERNAME, MAX_KEYFILE_BYTES, parse_service_account_key
 from .github import GHCR_HOST
@@ -33,4 +39,5 @@ __all__ = [
     "parse_service_account_key",
     "provider_by_key",
     "provider_by_slug",
+    "provider_for_host",
 ]

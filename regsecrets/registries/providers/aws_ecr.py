@@ -33,14 +33,16 @@ class AwsEcr(Provider):
     icon = "aws-ecr"
     description = "A private Amazon ECR registry; regsecrets mints its 12-hour tokens."
     help = (
-        "Create an access key for an IAM user in the IAM console "
-        "(https://console.aws.amazon.com/iam/home#/users, the user's Security credentials "
-        "tab, Create access key). The user (or the role below) needs "
+        "Create an access key for an IAM user in the IAM console (the user's Security "
+        "credentials tab, Create access key). The user (or the role below) needs "
         "ecr:GetAuthorizationToken, and ecr:BatchGetImage and ecr:GetDownloadUrlForLayer "
         "on the repositories (the AmazonEC2ContainerRegistryReadOnly policy grants them). "
         "The key stays here, encrypted; checks and exported pull secrets use 12-hour "
         "tokens minted from it."
     )
+    console_url = "https://console.aws.amazon.com/iam/home#/users"
+    host_patterns = ("*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr.*.amazonaws.com.cn")
+    console_label = "IAM users in the AWS console"
     fields = (
         text_field(
             "access_key_id",

@@ -37,8 +37,11 @@ class Azure(Provider):
     help = (
         "Use a service principal with the AcrPull role (username: its application ID), "
         "a repository-scoped token, or the admin user under the registry's "
-        "Settings > Access keys."
+        "Settings > Access keys in the Azure portal."
     )
+    console_url = "https://portal.azure.com/#browse/Microsoft.ContainerRegistry%2Fregistries"
+    host_patterns = ("*.azurecr.io",)
+    console_label = "Container registries in the Azure portal"
     fields = (
         text_field(
             "registry_name",
@@ -51,6 +54,7 @@ class Azure(Provider):
             "username",
             "Username",
             "The admin user, a service principal's application ID, or a token name.",
+            placeholder="myregistry",
         ),
         secret_field("password", "Password", "The matching password or client secret."),
     )

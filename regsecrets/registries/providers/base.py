@@ -100,6 +100,15 @@ class Provider:
     icon: ClassVar[str]  # CSS class suffix / static icon name
     description: ClassVar[str]  # one line for the picker card
     help: ClassVar[str]  # where to create the credential and with which scope
+    # The provider's own page where that credential is made, linked beside the help
+    # (every form that shows the help shows the link); "" when there is none.
+    console_url: ClassVar[str] = ""
+    console_label: ClassVar[str] = ""  # the link's words, e.g. "GitHub token settings"
+    # What identifies a secret whose stored username is empty (lists, detail page).
+    identity_hint: ClassVar[str] = ""
+    # The registry hosts this provider is the one for, as shell-style patterns
+    # ("*.azurecr.io"): an image on such a host preselects this provider in forms.
+    host_patterns: ClassVar[tuple[str, ...]] = ()
     fields: ClassVar[tuple[ProviderField, ...]]
     # Inputs the API may send that the form does not ask for (e.g. DigitalOcean's
     # username, which is the token anyway).
@@ -159,6 +168,10 @@ class Provider:
             return self.preview(data)
         except Exception:  # a preview must not break a page, whatever the input
             return None
+
+    def identity(self, username: str) -> str:
+        """How a stored secret is recognised in lists: its username, or the hint."""
+        return username or self.identity_hint
 
     @property
     def secret_fields(self) -> tuple[str, ...]:

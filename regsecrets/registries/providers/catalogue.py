@@ -3,6 +3,8 @@ and the lookups by API key and URL slug."""
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 from .aws_ecr import AwsEcr
 from .azure import Azure
 from .base import Provider
@@ -14,7 +16,13 @@ from .github import GitHub
 from .gitlab import GitLab
 from .private import PrivateRegistry
 
-__all__ = ["PROVIDERS", "get_provider", "provider_by_key", "provider_by_slug"]
+__all__ = [
+    "PROVIDERS",
+    "get_provider",
+    "provider_by_key",
+    "provider_by_slug",
+    "provider_for_host",
+]
 
 PROVIDERS: tuple[Provider, ...] = (
     DockerHub(),
@@ -47,3 +55,17 @@ def get_provider(key_or_slug: str) -> Provider:
     if provider is None:
         raise KeyError(key_or_slug)
     return provider
+
+
+_FALLBACK = _BY_SLUG["private"]
+
+
+def provider_for_host(host: str) -> Provider:
+    """The provider a form should offer first for images on ``host`` (an image
+    reference's domain): the one whose ``host_patterns`` match, else Private registry.
+    """
+    host = host.strip().lower()
+    for provider in PROVIDERS:
+        if any(fnmatchcase(host, pattern) for pattern in provider.host_patterns):
+            return provider
+    return _FALLBACK

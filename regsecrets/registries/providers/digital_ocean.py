@@ -24,11 +24,22 @@ class DigitalOcean(Provider):
     icon = "digitalocean"
     description = "Images in your DigitalOcean registry (registry.digitalocean.com)."
     help = (
-        "Create an API token with read access to the container registry at "
-        "https://cloud.digitalocean.com/account/api/tokens. It serves as both username "
-        "and password, as with `doctl registry login`."
+        "Create an API token with read access to the container registry. It serves as "
+        "both username and password, as with doctl registry login, so there is no "
+        "username to type."
     )
-    fields = (secret_field("password", "API token", "A DigitalOcean API token (dop_v1_…)."),)
+    console_url = "https://cloud.digitalocean.com/account/api/tokens"
+    host_patterns = (DIGITALOCEAN_HOST,)
+    console_label = "DigitalOcean API tokens"
+    identity_hint = "API token (no username)"
+    fields = (
+        secret_field(
+            "password",
+            "API token",
+            "A DigitalOcean API token (dop_v1_…).",
+            placeholder="dop_v1_…",
+        ),
+    )
     extra_fields = (text_field("username", "Username", "Defaults to the token.", required=False),)
     host = DIGITALOCEAN_HOST
 

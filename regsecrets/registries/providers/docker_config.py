@@ -23,10 +23,12 @@ class DockerConfig(Provider):
     icon = "docker-config"
     description = "Paste or upload a config.json written by docker login, for any registry."
     help = (
-        "Run `docker login REGISTRY`, then paste or upload ~/.docker/config.json. If it "
+        "Run docker login REGISTRY, then paste or upload ~/.docker/config.json. If it "
         "uses a credential helper (credsStore or credHelpers), the file holds no "
         "password: remove the helper and log in again."
     )
+    console_url = "https://docs.docker.com/reference/cli/docker/login/"
+    console_label = "docker login in Docker's documentation"
     fields = (
         ProviderField(
             name="config",

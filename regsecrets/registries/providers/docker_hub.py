@@ -24,13 +24,26 @@ class DockerHub(Provider):
     icon = "docker"
     description = "Private repositories on Docker Hub (docker.io)."
     help = (
-        "Create a personal access token with the Read-only scope at "
-        "https://app.docker.com/settings/personal-access-tokens. For an organization "
-        "access token, use the organization name as the username."
+        "Create a personal access token with the Read-only scope in your Docker account "
+        "settings. For an organization access token, use the organization name as the "
+        "username."
     )
+    console_url = "https://app.docker.com/settings/personal-access-tokens"
+    host_patterns = ("docker.io", "index.docker.io", "registry-1.docker.io")
+    console_label = "Docker Hub access tokens"
     fields = (
-        text_field("username", "Docker ID", "Your Docker Hub username, not your email address."),
-        secret_field("password", "Access token", "A personal access token (dckr_pat_…)."),
+        text_field(
+            "username",
+            "Docker ID",
+            "Your Docker Hub username, not your email address.",
+            placeholder="octocat",
+        ),
+        secret_field(
+            "password",
+            "Access token",
+            "A personal access token (dckr_pat_…).",
+            placeholder="dckr_pat_…",
+        ),
     )
     host = DOCKER_HUB_DOMAIN
 

@@ -103,8 +103,15 @@ class GoogleCloud(Provider):
     description = "Artifact Registry (REGION-docker.pkg.dev) or Container Registry (gcr.io)."
     help = (
         "Create a JSON key for a service account with the Artifact Registry Reader role "
-        "(roles/artifactregistry.reader) under IAM & Admin > Service accounts > Keys."
+        "(roles/artifactregistry.reader) under IAM & Admin > Service accounts > Keys. "
+        "There is no username to type: Google's registries take the fixed username "
+        "_json_key with the whole key file as the password, and the secret is listed "
+        "under the service account's email."
     )
+    console_url = "https://console.cloud.google.com/iam-admin/serviceaccounts"
+    host_patterns = ("gcr.io", "*.gcr.io", "*-docker.pkg.dev")
+    console_label = "Service accounts in the Google Cloud console"
+    identity_hint = "service-account key"
     fields = (
         text_field(
             "url",
@@ -142,7 +149,13 @@ class GoogleCloud(Provider):
             "url": host,
             "keyfile_content": base64.b64encode(key_text.encode("utf-8")).decode("ascii"),
         }
-        return single_entry(host, GCP_USERNAME, key_text, fields)
+        # Listed by the service account it belongs to, not by the fixed "_json_key".
+        client_email = json.loads(key_text)["client_email"]
+        return single_entry(host, GCP_USERNAME, key_text, fields, display_username=client_email)
+
+    def identity(self, username: str) -> str:
+        # Secrets stored before the email was kept show the fixed username.
+        return self.identity_hint if username in ("", GCP_USERNAME) else username
 
     def preview(self, data: Mapping[str, Any]) -> str | None:
         return _gcp_host(str(data.get("url") or ""))

@@ -29,16 +29,25 @@ class GitHub(Provider):
     icon = "github"
     description = "Container images on ghcr.io."
     help = (
-        "Create a personal access token (classic) with the read:packages scope at "
-        "https://github.com/settings/tokens/new?scopes=read:packages. Fine-grained "
-        "tokens do not work with GitHub Packages."
+        "Create a personal access token (classic) with the read:packages scope. "
+        "Fine-grained tokens do not work with GitHub Packages."
     )
+    console_url = "https://github.com/settings/tokens/new?scopes=read:packages"
+    host_patterns = (GHCR_HOST,)
+    console_label = "New GitHub token with read:packages"
     fields = (
         text_field(
-            "username", "GitHub username", "The account that owns the token.", max_length=39
+            "username",
+            "GitHub username",
+            "The account that owns the token.",
+            max_length=39,
+            placeholder="octocat",
         ),
         secret_field(
-            "password", "Personal access token", "A classic token (ghp_…) with read:packages."
+            "password",
+            "Personal access token",
+            "A classic token (ghp_…) with read:packages.",
+            placeholder="ghp_…",
         ),
     )
     extra_fields = (text_field("url", "Registry", "Always ghcr.io.", required=False),)

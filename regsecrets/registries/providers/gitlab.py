@@ -32,15 +32,24 @@ class GitLab(Provider):
     help = (
         "Create a deploy token with the read_registry scope under the project's "
         "Settings > Repository > Deploy tokens, or a personal access token with "
-        "read_registry at https://gitlab.com/-/user_settings/personal_access_tokens."
+        "read_registry."
     )
+    console_url = "https://gitlab.com/-/user_settings/personal_access_tokens"
+    host_patterns = (GITLAB_HOST,)
+    console_label = "GitLab access tokens"
     fields = (
         text_field(
             "username",
             "Username",
             "The deploy token's username (gitlab+deploy-token-…) or your GitLab username.",
+            placeholder="gitlab+deploy-token-1234",
         ),
-        secret_field("password", "Token", "The deploy token or personal access token."),
+        secret_field(
+            "password",
+            "Token",
+            "The deploy token or personal access token.",
+            placeholder="glpat-…",
+        ),
         text_field(
             "url",
             "Registry host",
