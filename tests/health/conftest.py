@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from regsecrets.registry_secrets.services import secret_create
@@ -25,6 +23,7 @@ from tests.verification.conftest import (  # noqa: F401 - the registries are fix
     _stop_registry,
     htpasswd_registry,
     token_registry,
+    wait_until_serving,
 )
 
 
@@ -48,24 +47,17 @@ class MutableRegistry:
         _stop_registry(self.running)
         with self.running.log.open("ab") as log_file:
             process = subprocess.Popen(
-                [shutil.which("docker-registry") or "/usr/bin/docker-registry", "serve",
-                 str(self.directory / "config.yml")],
+                [
+                    shutil.which("docker-registry") or "/usr/bin/docker-registry",
+                    "serve",
+                    str(self.directory / "config.yml"),
+                ],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         self.running.process = process
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"docker-registry exited:\n{self.running.log.read_text()}")
-            try:
-                httpx.get(f"{self.running.base}/v2/", timeout=1)
-                return
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("docker-registry did not restart")
-                time.sleep(0.05)
+        wait_until_serving(self.running)
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ from tests.verification.conftest import (  # noqa: F401 (fixtures)
     push_image,
     scripted_server,
     silent_server,
+    wait_until_serving,
 )
 
 ACCOUNT = "123456789012"  # moto's account
@@ -273,17 +274,7 @@ def restart_with_logins(running: RunningRegistry, *logins: tuple[str, str]) -> N
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    deadline = time.monotonic() + 20
-    while True:
-        if running.process.poll() is not None:
-            raise RuntimeError(f"docker-registry exited:\n{running.log.read_text()}")
-        try:
-            httpx.get(f"{running.base}/v2/", timeout=1)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("docker-registry did not restart")
-            time.sleep(0.05)
+    wait_until_serving(running)
 
 
 @pytest.fixture

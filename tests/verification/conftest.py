@@ -95,17 +95,27 @@ def _start_registry(tmp: Path, auth: dict) -> RunningRegistry:
             start_new_session=True,
         )
     running = RunningRegistry(f"127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + 20
+    try:
+        wait_until_serving(running)
+    except RuntimeError:
+        _stop_registry(running)
+        raise
+    return running
+
+
+def wait_until_serving(running: RunningRegistry, seconds: float = 20) -> None:
+    """Return once the registry answers /v2/; RuntimeError with its log if it exits or
+    does not answer within ``seconds`` (a start, or a restart on the same port)."""
+    deadline = time.monotonic() + seconds
     while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"docker-registry exited early:\n{log.read_text()}")
+        if running.process.poll() is not None:
+            raise RuntimeError(f"docker-registry exited:\n{running.log.read_text()}")
         try:
             httpx.get(f"{running.base}/v2/", timeout=1)
-            return running
+            return
         except httpx.TransportError:
             if time.monotonic() > deadline:
-                _stop_registry(running)
-                raise RuntimeError(f"docker-registry did not start:\n{log.read_text()}")
+                raise RuntimeError(f"docker-registry did not answer:\n{running.log.read_text()}")
             time.sleep(0.05)
 
 
