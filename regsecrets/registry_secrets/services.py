@@ -134,14 +134,25 @@ def _display_username(provider_key: str, result: Any) -> str:
     username = result.username or ""
     if not username:
         return ""
-    credentials = credential_values(result.config)
-    provider = get_provider(provider_key)
-    credentials.update(
-        value
-        for name in provider.secret_fields
-        if isinstance(value := result.fields.get(name), str) and value
-    )
+    credentials = _credentials_of(provider_key, result.config, result.fields)
     return "" if username in credentials else username[:255]
+
+
+@sensitive_variables("config", "fields", "credentials")
+def _credentials_of(
+    provider_key: str, config: Mapping[str, Any], fields: Mapping[str, Any]
+) -> set[str]:
+    """Every credential of a secret: its config document's and its provider's secret
+    fields' (the one rule for "is this value a credential?")."""
+    credentials = credential_values(config)
+    try:
+        secret_fields = get_provider(provider_key).secret_fields
+    except KeyError:  # a stored document of a provider no longer offered
+        secret_fields = ()
+    credentials.update(
+        value for name in secret_fields if isinstance(value := fields.get(name), str) and value
+    )
+    return credentials
 
 
 def _index_hosts(secret: Secret, *, replace: bool) -> None:
@@ -184,22 +195,6 @@ def _locked_with_organization(secret: Secret) -> Secret:
     )
 
 
-@sensitive_variables("document", "credentials")
-def _stored_credentials(document: SecretDocument) -> set[str]:
-    """Every credential a stored document holds: its config's and its secret fields'."""
-    credentials = credential_values(document.get("config") or {})
-    try:
-        secret_fields = get_provider(str(document.get("provider") or "")).secret_fields
-    except KeyError:
-        secret_fields = ()
-    fields = document.get("fields") or {}
-    for name in secret_fields:
-        value = fields.get(name)
-        if isinstance(value, str) and value:
-            credentials.add(value)
-    return credentials
-
-
 def secret_scrub_username(*, secret: Secret, dry_run: bool = False) -> bool:
     """Clear the display username of a row stored before the rule of ``_display_username``
     when it is one of the row's own credentials; True when it is (or would be) cleared.
@@ -213,7 +208,13 @@ def secret_scrub_username(*, secret: Secret, dry_run: bool = False) -> bool:
         locked = _locked_with_organization(secret)
         if not locked.username:
             return False
-        if locked.username not in _stored_credentials(open_document(locked, "document")):
+        document = open_document(locked, "document")
+        stored = _credentials_of(
+            str(document.get("provider") or ""),
+            document.get("config") or {},
+            document.get("fields") or {},
+        )
+        if locked.username not in stored:
             return False
         if dry_run:
             return True
