@@ -62,5 +62,9 @@ def on_starting(server: Any) -> None:
     metrics.prepare_multiprocess_dir()
 
 
+def post_worker_init(worker: Any) -> None:
+    metrics.record_web_worker_ready()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     metrics.mark_process_dead(worker.pid)

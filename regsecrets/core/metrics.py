@@ -31,6 +31,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -56,6 +57,7 @@ __all__ = [
     "record_rotation",
     "record_token_mint",
     "record_verification",
+    "record_web_worker_ready",
     "serve_in_background",
     "wsgi_app",
 ]
@@ -106,6 +108,19 @@ def record_request(*, method: str, route: str, status: int, seconds: float) -> N
     method = _bounded(method.upper(), _METHODS)
     HTTP_REQUESTS.labels(method, route, str(int(status))).inc()
     HTTP_DURATION.labels(method, route).observe(seconds)
+
+
+WEB_WORKERS = Gauge(
+    "regsecrets_web_workers",
+    "Web worker processes that have loaded the app and are serving requests.",
+    multiprocess_mode="livesum",
+)
+
+
+def record_web_worker_ready() -> None:
+    """This process serves requests now (gunicorn's post_worker_init). A dead worker's
+    value is dropped by ``mark_process_dead``, so the sum is the live workers."""
+    WEB_WORKERS.set(1)
 
 
 # ----------------------------------------------------------------------- domain

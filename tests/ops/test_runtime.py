@@ -59,6 +59,14 @@ def scrape(base: str) -> dict[tuple[str, tuple], float]:
     }
 
 
+def wait_for_workers(base: str, process: subprocess.Popen, log: Path, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while scrape(base).get(("regsecrets_web_workers", ())) != count:
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"not {count} workers serving:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.1)
+
+
 def wait_until_serving(base: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 60
     while True:
@@ -101,14 +109,20 @@ def test_the_web_role_serves_with_several_workers_and_adds_up_their_metrics(tmp_
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(base, process, log)
-        requests = 40
-        for _ in range(requests):
-            # A new connection each time, so both workers take some (the kernel picks).
+        # The first worker answers while the second may still be loading the app: wait
+        # until both say they serve (the live-worker gauge, a sum over processes).
+        wait_for_workers(base, process, log, 2)
+        requests = 0
+        pids: set[str] = set()
+        # A new connection each time; the kernel picks which worker accepts it, so go
+        # on (within a bound) until each has taken some.
+        while requests < 40 or (len(pids) < 2 and requests < 1000):
             response = httpx.get(f"{base}/healthz", headers={"Connection": "close"})
             assert response.status_code == 200
             assert response.json()["version"]
+            requests += 1
+            pids = {path.stem.split("_")[-1] for path in metrics_dir.glob("counter_*.db")}
         metrics = scrape(base)
-        pids = {path.stem.split("_")[-1] for path in metrics_dir.glob("counter_*.db")}
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
