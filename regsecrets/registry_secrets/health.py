@@ -36,6 +36,7 @@ from django.utils import timezone
 from regsecrets.audit.services import audit_event, audit_record_many
 from regsecrets.celery import app as celery_app
 from regsecrets.core import metrics
+from regsecrets.core.bulk import update_rows
 from regsecrets.registry_secrets import hostlimits, verification
 from regsecrets.registry_secrets.errors import Undecryptable
 from regsecrets.registry_secrets.models import (
@@ -284,7 +285,8 @@ def _check_secrets(secret_ids: list[Any], *, now: datetime.datetime | None) -> l
                 continue
             checked.append((secret, outcomes))
     if deferred:
-        Secret.objects.bulk_update(
+        update_rows(
+            Secret,
             [Secret(pk=pk, next_check_at=when) for pk, when in deferred.items()],
             ["next_check_at"],
         )
@@ -553,9 +555,8 @@ def _record_many(
                     added.append(row)
                 else:
                     changed.append(row)
-        Secret.objects.bulk_update(locked, _RECORDED_FIELDS)
-        if changed:
-            SecretHostHealth.objects.bulk_update(changed, _HOST_FIELDS)
+        update_rows(Secret, locked, _RECORDED_FIELDS)
+        update_rows(SecretHostHealth, changed, _HOST_FIELDS)
         if added:
             SecretHostHealth.objects.bulk_create(added)
         if gone:
