@@ -275,7 +275,14 @@ def _check_secrets(secret_ids: list[Any], *, now: datetime.datetime | None) -> l
             if not held.issuperset(names):
                 deferred[secret.pk] = timezone.now() + _busy_retry()
                 continue
-            outcomes = _scheduled_outcomes(secret, now)
+            try:
+                outcomes = _scheduled_outcomes(secret, now)
+            except Exception:
+                # A defect, not a registry's answer (those are results): the others
+                # are still recorded; this one stays claimed, due after the lease.
+                logger.exception("the scheduled check of secret %s raised", secret.pk)
+                results[str(secret.pk)] = CheckOutcome(secret.pk, "deferred")
+                continue
             for outcome in outcomes:
                 if outcome.retry_after is not None:
                     rest.back_off(outcome.host, outcome.retry_after)

@@ -234,3 +234,30 @@ def test_the_tick_queues_batches_of_the_configured_size(settings, registry_setti
     assert len(server.requests) == 10
     checked = Secret.objects.filter(pk__in=[s.pk for s in secrets], checked_at__isnull=False)
     assert checked.count() == 10
+
+
+def test_a_check_that_raises_leaves_its_secret_claimed_and_the_batch_recorded(
+    registry_settings, make_secret, monkeypatch, caplog
+):
+    server = ScriptedServer(_accepting)
+    try:
+        registry_settings(server.host)
+        secrets = [make_secret(server.host, name=f"s{n}") for n in range(3)]
+        health.health_claim_due()
+        claimed = {s.pk: s.next_check_at for s in Secret.objects.all()}
+        verify = health._verify
+
+        def defective(secret, **kwargs):  # a defect in the checking code, for one secret
+            if secret.pk == secrets[1].pk:
+                raise RuntimeError("defect")
+            return verify(secret, **kwargs)
+
+        monkeypatch.setattr(health, "_verify", defective)
+        outcomes = health.health_check_secrets([s.pk for s in secrets])
+    finally:
+        server.close()
+    assert [o.state for o in outcomes] == ["checked", "deferred", "checked"]
+    stuck = Secret.objects.get(pk=secrets[1].pk)
+    assert (stuck.checked_at, stuck.next_check_at) == (None, claimed[stuck.pk])
+    assert Secret.objects.filter(checked_at__isnull=False).count() == 2
+    assert "the scheduled check of secret" in caplog.text
