@@ -255,7 +255,11 @@ class _Rest:
 
 def _check_secrets(secret_ids: list[Any], *, now: datetime.datetime | None) -> list[CheckOutcome]:
     valid = [pk for pk in (parse_secret_id(i) for i in secret_ids) if pk is not None]
-    secrets = list(Secret.objects.select_related("organization").filter(pk__in=valid))
+    order = {str(pk): n for n, pk in enumerate(valid)}
+    secrets = sorted(
+        Secret.objects.select_related("organization").filter(pk__in=valid),
+        key=lambda secret: order[str(secret.pk)],
+    )  # checked in the order given (the claim's: oldest due first)
     results: dict[str, CheckOutcome] = {}
     deferred: dict[Any, datetime.datetime] = {}
     checked: list[tuple[Secret, list[HostOutcome]]] = []

@@ -124,9 +124,8 @@ def test_a_batch_stops_calling_a_host_once_it_answers_5xx(registry_settings, mak
         outcomes = health.health_check_secrets([s.pk for s in secrets])
     finally:
         server.close()
-    # Checked in the batch's order: the first fails, the host then rests.
-    ordered = sorted(outcomes, key=lambda o: [s.pk for s in secrets].index(o.secret_id))
-    assert sorted(o.state for o in ordered) == ["checked", "deferred", "deferred"]
+    # Checked in the order given: the first fails, the host then rests.
+    assert [o.state for o in outcomes] == ["checked", "deferred", "deferred"]
     assert len(server.requests) == 1
     assert hostlimits.backoff_until([server.host]) is not None
 
@@ -261,3 +260,25 @@ def test_a_check_that_raises_leaves_its_secret_claimed_and_the_batch_recorded(
     assert (stuck.checked_at, stuck.next_check_at) == (None, claimed[stuck.pk])
     assert Secret.objects.filter(checked_at__isnull=False).count() == 2
     assert "the scheduled check of secret" in caplog.text
+
+
+def test_a_batch_sees_a_backoff_another_worker_sets_while_it_runs(
+    registry_settings, make_secret, monkeypatch
+):
+    monkeypatch.setattr(health, "_REST_REFRESH", 0.0)  # read the backoffs before every check
+    other = ScriptedServer(_accepting)
+
+    def first_host(handler):
+        hostlimits.back_off(other.host, 120)  # meanwhile, another worker got a 503 there
+        return 200, {}, b"{}"
+
+    server = ScriptedServer(first_host)
+    try:
+        registry_settings(server.host, other.host)
+        secrets = [make_secret(server.host, name="first"), make_secret(other.host, name="second")]
+        outcomes = health.health_check_secrets([s.pk for s in secrets])  # checked in this order
+    finally:
+        server.close()
+        other.close()
+    assert [o.state for o in outcomes] == ["checked", "deferred"]
+    assert len(other.requests) == 0
