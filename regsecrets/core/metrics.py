@@ -110,9 +110,12 @@ def record_request(*, method: str, route: str, status: int, seconds: float) -> N
     HTTP_DURATION.labels(method, route).observe(seconds)
 
 
-WEB_WORKERS = Gauge(
-    "regsecrets_web_workers",
-    "Web worker processes that have loaded the app and are serving requests.",
+# Labelled, so that importing this module writes nothing: an unlabelled value would be
+# created (in multiprocess mode, a file) at import, before the directory exists.
+WORKERS = Gauge(
+    "regsecrets_workers",
+    "Server processes that have loaded the app and are serving, by role.",
+    ["role"],
     multiprocess_mode="livesum",
 )
 
@@ -120,7 +123,7 @@ WEB_WORKERS = Gauge(
 def record_web_worker_ready() -> None:
     """This process serves requests now (gunicorn's post_worker_init). A dead worker's
     value is dropped by ``mark_process_dead``, so the sum is the live workers."""
-    WEB_WORKERS.set(1)
+    WORKERS.labels("web").set(1)
 
 
 # ----------------------------------------------------------------------- domain
