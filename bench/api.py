@@ -19,6 +19,9 @@ ratio reported is the median of the per-round ratios. The script creates its own
 database (BENCH_API_DATABASE_URL, default regsecrets_apibench) and drops it.
 
     .venv/bin/python bench/api.py [--sizes 1000,10000,100000] [--requests 2000] [--rounds 5]
+
+DATABASE_PREPARED_STATEMENTS=true in its environment runs both sides with prepared
+statements (see README, Production).
 """
 
 from __future__ import annotations
@@ -163,6 +166,7 @@ def main() -> None:
         from django.db import connections
 
         from bench.filling import ensure_owner, grow_secrets, vacuum
+        from regsecrets.env import env_bool
         from regsecrets.registry_secrets.models import Secret
 
         user, org, token = ensure_owner()
@@ -227,7 +231,8 @@ def main() -> None:
                     summary.append(line)
                     print(line, flush=True)
         print()
-        print(f"gunicorn 2 sync workers, {processes}x{threads} client threads, {args.requests} requests per measurement, median of {args.rounds} paired rounds")
+        prepared = "on" if env_bool("DATABASE_PREPARED_STATEMENTS") else "off"
+        print(f"gunicorn 2 sync workers, {processes}x{threads} client threads, {args.requests} requests per measurement, median of {args.rounds} paired rounds, prepared statements {prepared} (DATABASE_PREPARED_STATEMENTS)")
         for line in summary:
             print(line)
         first = sizes[0]
