@@ -32,17 +32,17 @@ import multiprocessing
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import free_port, recreate_database  # noqa: E402
 
 BENCH_URL = os.environ.get(
     "BENCH_API_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/regsecrets_apibench"
@@ -62,27 +62,6 @@ os.environ.update(SERVER_ENV)
 
 PAGE = 50
 GOALS = {"list": 0.8, "page1": 0.8, "reveal": 0.8}
-
-
-def admin_dsn() -> tuple[str, str]:
-    parts = urlsplit(BENCH_URL)
-    return urlunsplit(parts._replace(path="/postgres")), parts.path.lstrip("/")
-
-
-def recreate_database(drop_only: bool = False) -> None:
-    import psycopg
-
-    dsn, name = admin_dsn()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
@@ -155,7 +134,7 @@ def main() -> None:
     processes = 2 if args.concurrency >= 2 else 1
     threads = max(1, args.concurrency // processes)
 
-    recreate_database()
+    recreate_database(BENCH_URL)
     server = None
     try:
         import django
@@ -247,7 +226,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        recreate_database(drop_only=True)
+        recreate_database(BENCH_URL, drop_only=True)
 
 
 if __name__ == "__main__":
