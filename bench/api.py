@@ -19,6 +19,9 @@ ratio reported is the median of the per-round ratios. The script creates its own
 database (BENCH_API_DATABASE_URL, default regsecrets_apibench) and drops it.
 
     .venv/bin/python bench/api.py [--sizes 1000,10000,100000] [--requests 2000] [--rounds 5]
+
+DATABASE_PREPARED_STATEMENTS=true in its environment runs both sides with prepared
+statements (see README, Production).
 """
 
 from __future__ import annotations
@@ -29,17 +32,17 @@ import multiprocessing
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import free_port, recreate_database  # noqa: E402
 
 BENCH_URL = os.environ.get(
     "BENCH_API_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/regsecrets_apibench"
@@ -59,27 +62,6 @@ os.environ.update(SERVER_ENV)
 
 PAGE = 50
 GOALS = {"list": 0.8, "page1": 0.8, "reveal": 0.8}
-
-
-def admin_dsn() -> tuple[str, str]:
-    parts = urlsplit(BENCH_URL)
-    return urlunsplit(parts._replace(path="/postgres")), parts.path.lstrip("/")
-
-
-def recreate_database(drop_only: bool = False) -> None:
-    import psycopg
-
-    dsn, name = admin_dsn()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
@@ -152,7 +134,7 @@ def main() -> None:
     processes = 2 if args.concurrency >= 2 else 1
     threads = max(1, args.concurrency // processes)
 
-    recreate_database()
+    recreate_database(BENCH_URL)
     server = None
     try:
         import django
@@ -163,6 +145,7 @@ def main() -> None:
         from django.db import connections
 
         from bench.filling import ensure_owner, grow_secrets, vacuum
+        from regsecrets.env import env_bool
         from regsecrets.registry_secrets.models import Secret
 
         user, org, token = ensure_owner()
@@ -227,7 +210,8 @@ def main() -> None:
                     summary.append(line)
                     print(line, flush=True)
         print()
-        print(f"gunicorn 2 sync workers, {processes}x{threads} client threads, {args.requests} requests per measurement, median of {args.rounds} paired rounds")
+        prepared = "on" if env_bool("DATABASE_PREPARED_STATEMENTS") else "off"
+        print(f"gunicorn 2 sync workers, {processes}x{threads} client threads, {args.requests} requests per measurement, median of {args.rounds} paired rounds, prepared statements {prepared} (DATABASE_PREPARED_STATEMENTS)")
         for line in summary:
             print(line)
         first = sizes[0]
@@ -242,7 +226,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        recreate_database(drop_only=True)
+        recreate_database(BENCH_URL, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -51,10 +51,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import free_port, recreate_database  # noqa: E402
 
 BENCH_URL = os.environ.get(
     "BENCH_LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/regsecrets_loadbench"
@@ -93,23 +94,6 @@ def server_env(silent_host: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------- the setup
-
-
-def recreate_database(drop_only: bool = False) -> None:
-    import psycopg
-
-    parts = urlsplit(BENCH_URL)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class SilentRegistry:
@@ -242,7 +226,7 @@ def main() -> None:
     silent = SilentRegistry()
     env = server_env(silent.host)
     os.environ.update(env)
-    recreate_database()
+    recreate_database(BENCH_URL)
     server = None
     try:
         import django
@@ -317,7 +301,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        recreate_database(drop_only=True)
+        recreate_database(BENCH_URL, drop_only=True)
 
 
 def describe(r: dict) -> str:

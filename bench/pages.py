@@ -25,10 +25,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import recreate_database  # noqa: E402
 
 BENCH_URL = os.environ.get(
     "BENCH_PAGES_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/regsecrets_pagesbench"
@@ -49,17 +50,6 @@ os.environ.update(
 )
 
 
-def recreate_database(drop_only: bool = False) -> None:
-    import psycopg
-
-    parts = urlsplit(BENCH_URL)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=1000)
@@ -68,7 +58,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    recreate_database()
+    recreate_database(BENCH_URL)
     try:
         import django
 
@@ -162,7 +152,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        recreate_database(drop_only=True)
+        recreate_database(BENCH_URL, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,8 @@ TEMPLATES = [
 ]
 
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+# Runs of one statement on one connection before it is prepared (psycopg's default).
+PREPARE_THRESHOLD = 5
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -101,6 +103,18 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_PREPARED_STATEMENTS", False
+):
+    # psycopg 3 binds parameters on the server and prepares a statement once it has
+    # run PREPARE_THRESHOLD times on a connection: later runs skip parsing and
+    # planning. Not behind a transaction-pooling PgBouncer older than 1.21 or
+    # without max_prepared_statements (see README, Production).
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "server_side_binding": True,
+        "prepare_threshold": PREPARE_THRESHOLD,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite only: one file under var/, created on first run.
     VAR_DIR.mkdir(parents=True, exist_ok=True)

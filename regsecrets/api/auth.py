@@ -32,14 +32,20 @@ from regsecrets.accounts.tokens import MAX_TOKEN_LENGTH, TOKEN_PREFIX, token_dig
 from regsecrets.api import errors
 from regsecrets.core.clientip import client_ip
 from regsecrets.crypto import DecryptionError
+from regsecrets.registry_secrets import selectors
 from regsecrets.registry_secrets.errors import InvalidInput, RateLimited, Undecryptable
+from regsecrets.registry_secrets.models import SecretCount
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[..., HttpResponse]
+H = TypeVar("H", bound=Handler)
 M = TypeVar("M", bound=Model)
 
 FAILURE_WINDOW_SECONDS = 15 * 60
+# Where the token lookup leaves the organization's kept secret count, as .annotate()
+# would, for the handlers marked with_secret_count.
+KEPT_SECRET_COUNT = "kept_secret_count"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -100,20 +106,29 @@ def _select(model: type[Model], alias: str) -> tuple[list[Field], list[str]]:
 
 
 @functools.cache
-def _lookup_sql() -> tuple[str, list[Field], list[Field], list[Field]]:
+def _lookup_sql(with_secret_count: bool) -> tuple[str, list[Field], list[Field], list[Field]]:
     """One query for token, user, organization and membership, built from the models.
 
     Authentication runs on every API request; composing this through the ORM
     (select_related plus a membership lookup) costs several times more Python than
     the database work, so it is written once by hand and its rows go through the
-    same converters the ORM would apply.
+    same converters the ORM would apply. ``with_secret_count`` adds the
+    organization's kept secret count (``SecretCount``, a primary-key read) as a last
+    column, for the handlers that answer with it (``with_secret_count``).
     """
     user_model = get_user_model()
     qn = connection.ops.quote_name
     token_fields, token_cols = _select(ApiToken, "t")
     user_fields, user_cols = _select(user_model, "u")
     org_fields, org_cols = _select(Organization, "o")
-    columns = ", ".join([*token_cols, *user_cols, *org_cols, "m.id", f"m.{qn('role')}"])
+    extra = [f"m.{qn('id')}", f"m.{qn('role')}"]
+    if with_secret_count:
+        kept = qn(_column(SecretCount._meta.get_field("secrets")))
+        extra.append(
+            f"(SELECT c.{kept} FROM {qn(SecretCount._meta.db_table)} c "  # noqa: S608
+            f"WHERE c.{qn('organization_id')} = t.{qn('organization_id')})"
+        )
+    columns = ", ".join([*token_cols, *user_cols, *org_cols, *extra])
     user_pk = qn(_column(user_model._meta.pk))
     user_id, org_id = qn("user_id"), qn("organization_id")
     # Identifiers only, from the models' metadata and quoted; the digest is a parameter.
@@ -140,11 +155,11 @@ def _instance(model: type[M], fields: list[Field], values: tuple[Any, ...]) -> M
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
-def _lookup(raw: str) -> tuple[ApiToken, Membership] | None:
+def _lookup(raw: str, *, with_secret_count: bool = False) -> tuple[ApiToken, Membership] | None:
     """The active token of an active user who is still a member; None otherwise."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > MAX_TOKEN_LENGTH or not raw.isascii():
         return None
-    sql, token_fields, user_fields, org_fields = _lookup_sql()
+    sql, token_fields, user_fields, org_fields = _lookup_sql(with_secret_count)
     with connection.cursor() as cursor:
         cursor.execute(sql, [token_digest(raw)])
         row = cursor.fetchone()
@@ -158,6 +173,9 @@ def _lookup(raw: str) -> tuple[ApiToken, Membership] | None:
     if not user.is_active:
         return None
     token.user, token.organization = user, organization
+    if with_secret_count:
+        # As .annotate() would: the count rides on the organization it belongs to.
+        setattr(organization, KEPT_SECRET_COUNT, row[c + 2] or 0)
     member = Membership(pk=row[c], user=user, organization=organization, role=row[c + 1])
     member._state.adding = False
     member._state.db = connection.alias
@@ -175,7 +193,7 @@ def _touch(token: ApiToken) -> None:
     ).update(last_used_at=now)
 
 
-def authenticate(request: HttpRequest) -> HttpResponse | None:
+def authenticate(request: HttpRequest, *, with_secret_count: bool = False) -> HttpResponse | None:
     """Set the request's user, organization, membership and token; or return the refusal.
 
     The token is checked first: a valid token is always served, so a client that
@@ -190,7 +208,7 @@ def authenticate(request: HttpRequest) -> HttpResponse | None:
         )
     # Malformed tokens are refused by _lookup without a query; a well-formed one
     # costs one indexed lookup by digest, the price of never refusing a valid token.
-    found = _lookup(raw) if raw else None
+    found = _lookup(raw, with_secret_count=with_secret_count) if raw else None
     if found is None:
         return _refuse_invalid(request)
     token, membership = found
@@ -215,6 +233,23 @@ def _refuse_invalid(request: HttpRequest) -> HttpResponse:
     return errors.error_response(
         401, errors.UNAUTHENTICATED, "The API token is invalid, revoked or no longer usable."
     )
+
+
+def with_secret_count(handler: H) -> H:
+    """Mark a handler that answers with the organization's number of secrets: the
+    token lookup reads the kept count (``SecretCount``) in the same query, so the
+    handler's first page costs no round trip more than the page itself."""
+    handler.reads_secret_count = True  # type: ignore[attr-defined]  # read by endpoint()
+    return handler
+
+
+def secret_count(request: OrgRequest) -> int:
+    """The organization's kept secret count: the one read with the token when the
+    handler is marked ``with_secret_count``, else its own one-row read."""
+    kept = getattr(request.organization, KEPT_SECRET_COUNT, None)
+    if kept is not None:
+        return int(kept)
+    return selectors.secret_count(organization=request.organization)
 
 
 def require_manager(request: OrgRequest) -> None:
@@ -243,7 +278,9 @@ def endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
             )
             response["Allow"] = allowed
             return response
-        refusal = authenticate(request)
+        refusal = authenticate(
+            request, with_secret_count=getattr(handler, "reads_secret_count", False)
+        )
         if refusal is not None:
             return refusal
         try:

@@ -12,11 +12,11 @@ from django.views.decorators.debug import sensitive_variables
 from regsecrets.accounts.context import OrgRequest
 from regsecrets.accounts.scoping import get_scoped_or_404, scoped
 from regsecrets.api import errors, parsing
-from regsecrets.api.auth import endpoint, require_manager
+from regsecrets.api.auth import endpoint, require_manager, secret_count, with_secret_count
 from regsecrets.api.paging import list_reply
 from regsecrets.api.representations import REGISTRY, secret_json
 from regsecrets.registries import PROVIDERS, Provider, get_provider
-from regsecrets.registry_secrets import selectors, services
+from regsecrets.registry_secrets import services
 from regsecrets.registry_secrets.models import Secret
 
 PROVIDER_KEYS: tuple[str, ...] = tuple(p.key for p in PROVIDERS)
@@ -79,6 +79,7 @@ def _sdk_default_type(kind: Any, body: Mapping[str, Any], present: list[str]) ->
 # --- list and create --------------------------------------------------------------
 
 
+@with_secret_count
 def secret_list(request: OrgRequest) -> JsonResponse:
     types = parsing.query_list(request, "types")
     unknown = [t for t in types if t not in SECRET_TYPES]
@@ -98,7 +99,7 @@ def secret_list(request: OrgRequest) -> JsonResponse:
         key="secrets",
         serialize=secret_json,
         order_by=("name",),
-        total=lambda: selectors.secret_count(organization=request.organization),
+        total=lambda: secret_count(request),
     )
 
 

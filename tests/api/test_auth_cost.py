@@ -1,12 +1,16 @@
 """A valid API token costs one indexed lookup and no cache round trip; only invalid
-tokens touch the failure counter."""
+tokens touch the failure counter. The secret list's kept count rides on that lookup."""
 
 from __future__ import annotations
 
 from django.core.cache.backends.locmem import LocMemCache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from regsecrets.accounts.models import ApiToken
 from regsecrets.accounts.tokens import token_revoke
+from regsecrets.registry_secrets import services
+from regsecrets.registry_secrets.models import Secret, SecretCount
 
 CALLS: list[str] = []
 
@@ -38,9 +42,34 @@ def test_a_valid_token_reads_and_writes_no_cache(
     make_secret("ghcr")
     api.get("/v1/secrets")  # last_used_at is written on the first use
     _counting(settings)
-    with django_assert_num_queries(3):  # the token lookup, the count row, the page
+    with django_assert_num_queries(2):  # the token lookup with the count row, the page
         assert api.get("/v1/secrets").status_code == 200
     assert CALLS == []
+
+
+def test_the_count_read_with_the_token_is_the_kept_count(api, make_secret, org):
+    for n in range(3):
+        make_secret(f"s{n}")
+    assert api.get("/v1/secrets", {"limit": "1"}).json()["count"] == 3
+    services.secret_delete(secret=Secret.objects.get(name="s0"))
+    assert api.get("/v1/secrets", {"limit": "1"}).json()["count"] == 2
+
+
+def test_an_organization_without_a_count_row_lists_none(api, org):
+    assert not SecretCount.objects.filter(organization=org).exists()
+    body = api.get("/v1/secrets").json()
+    assert (body["count"], body["secrets"]) == (0, [])
+
+
+def test_only_the_list_reads_the_count_with_the_token(api, make_secret):
+    secret = make_secret("one")
+    api.get("/v1/secrets")  # last_used_at is written on the first use
+    with CaptureQueriesContext(connection) as captured:
+        assert api.get(f"/v1/secrets/{secret.pk}").status_code == 200
+    assert SecretCount._meta.db_table not in captured.captured_queries[0]["sql"]
+    with CaptureQueriesContext(connection) as captured:
+        assert api.get("/v1/secrets").status_code == 200
+    assert SecretCount._meta.db_table in captured.captured_queries[0]["sql"]
 
 
 def test_only_invalid_tokens_count_failures(client, db, settings):
