@@ -11,7 +11,8 @@ Measures, against Debian's docker-registry (htpasswd) on loopback:
 3. the worker's memory growth over the N checks (goal: under 50 MB), the worker and
    its pool's processes together.
 
-It creates its own PostgreSQL database (regsecrets_bench_health, or
+The worker checks the secrets in batches of REGSECRETS_HEALTH_CHECKS_PER_TASK (set it
+in the environment to compare sizes). It creates its own PostgreSQL database (regsecrets_bench_health, or
 BENCH_DATABASE_URL) and uses Redis database 14 (BENCH_REDIS_URL), flushing only that.
 
     .venv/bin/python bench/health.py [--secrets 10000] [--rounds 3] [--due-sizes 10000,100000]
@@ -263,9 +264,10 @@ def paired_rounds(host: str, count: int, concurrency: int, rounds: int, pool: st
 
 
 def profile(host: str, count: int, sort: str = "cumulative") -> None:
-    """Where a scheduled check's time goes, beside a bare client check: one at a time
-    in this process (no thread contention), SQL queries and Redis commands counted,
-    and the application's functions by cumulative time."""
+    """Where a scheduled check's time goes, beside a bare client check: in this
+    process, one check at a time (no thread contention), then in the worker task's
+    batches; SQL queries and Redis commands counted, and the batch path's functions
+    by cumulative time."""
     settings.REGSECRETS_INSECURE_REGISTRIES = host
     r = redis.Redis.from_url(REDIS_URL)
     options = ClientOptions(timeout=10, allow_private=True, insecure_registries=frozenset({host}))
@@ -274,30 +276,39 @@ def profile(host: str, count: int, sort: str = "cumulative") -> None:
     ids = list(Secret.objects.order_by("pk").values_list("pk", flat=True)[:count])
     Secret.objects.filter(pk__in=ids).update(checked_at=None)
 
-    def timed(label: str, step) -> tuple[float, float, pstats.Stats]:
+    def timed(label: str, step, steps: int = count) -> tuple[float, float, pstats.Stats]:
+        """``step(n)`` for n < ``steps``, which make ``count`` checks in all."""
         commands = int(r.info("stats")["total_commands_processed"])
         prof = cProfile.Profile()
         with CaptureQueriesContext(connection) as queries:
             wall, cpu = time.perf_counter(), time.process_time()
             prof.enable()
-            for n in range(count):
+            for n in range(steps):
                 step(n)
             prof.disable()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         redis_commands = int(r.info("stats")["total_commands_processed"]) - commands - 1
         print(
             f"{label}: {wall / count * 1000:.2f} ms wall, {cpu / count * 1000:.2f} ms CPU per "
-            f"check; {len(queries) / count:.1f} SQL queries and {redis_commands / count:.1f} "
+            f"check; {len(queries) / count:.2f} SQL queries and {redis_commands / count:.2f} "
             "Redis commands per check"
         )
         return wall, cpu, pstats.Stats(prof)
 
-    print(f"\nprofile: {count} checks one at a time in one process")
+    print(f"\nprofile: {count} checks in one process, one registry request at a time")
     timed(
         "bare client check",
         lambda n: check_credentials(host, credential_for_key(config, host), options=options),
     )
-    _, _, stats = timed("scheduled check ", lambda n: health.health_check_secret(ids[n]))
+    timed("scheduled check, one per call", lambda n: health.health_check_secret(ids[n]))
+    # The same secrets again (their host rows now exist, as on every later check), in
+    # the worker task's batches.
+    size = health.checks_per_task()
+    _, _, stats = timed(
+        f"scheduled check in batches of {size}",
+        lambda n: health.health_check_secrets(ids[n * size : (n + 1) * size]),
+        steps=-(-count // size),
+    )
     out = io.StringIO()
     stats.stream = out  # type: ignore[attr-defined]
     if sort == "tottime":
@@ -375,7 +386,8 @@ def main() -> None:
         _fill(args.secrets, registry.host, "alice-pw")
         if args.profile:
             profile(registry.host, min(args.profile, args.secrets), args.profile_sort)
-        paired_rounds(registry.host, args.secrets, args.concurrency, args.rounds, args.pool)
+        if args.rounds:  # --rounds 0: the profile alone, no worker (nothing flushed)
+            paired_rounds(registry.host, args.secrets, args.concurrency, args.rounds, args.pool)
         due_query([int(s) for s in args.due_sizes.split(",") if s], registry.host)
         connections.close_all()
     finally:

@@ -283,6 +283,10 @@ REGSECRETS_HEALTH_ALERT_AFTER = max(1, int(env("REGSECRETS_HEALTH_ALERT_AFTER", 
 REGSECRETS_HEALTH_HOST_CONCURRENCY = int(env("REGSECRETS_HEALTH_HOST_CONCURRENCY", "4") or 4)
 # Secrets handed to the workers per beat tick.
 REGSECRETS_HEALTH_BATCH = int(env("REGSECRETS_HEALTH_BATCH", "1000") or 1000)
+# Claimed secrets per worker task: read in one query, recorded in one transaction.
+REGSECRETS_HEALTH_CHECKS_PER_TASK = max(
+    1, int(env("REGSECRETS_HEALTH_CHECKS_PER_TASK", "25") or 25)
+)
 # Plain-HTTP webhook endpoints (development and tests only; production wants HTTPS).
 REGSECRETS_WEBHOOK_ALLOW_HTTP = env_bool("REGSECRETS_WEBHOOK_ALLOW_HTTP", False)
 # Absolute links in alerts (emails and webhooks) start with this.

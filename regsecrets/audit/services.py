@@ -57,7 +57,41 @@ def audit_record(
     api_token: ApiToken | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one audit event. ``details`` must hold no secret values.
+    """Write one audit event (see ``audit_event``). ``details`` must hold no secret values."""
+    event = audit_event(
+        action=action,
+        organization=organization,
+        actor=actor,
+        obj=obj,
+        object_type=object_type,
+        object_name=object_name,
+        request=request,
+        api_token=api_token,
+        details=details,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_record_many(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Write the events ``audit_event`` built, in one INSERT (a batch of health
+    transitions)."""
+    return AuditEvent.objects.bulk_create(events) if events else []
+
+
+def audit_event(
+    *,
+    action: str,
+    organization: Organization | None = None,
+    actor: User | AnonymousUser | None = None,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_name: str = "",
+    request: HttpRequest | None = None,
+    api_token: ApiToken | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """One audit event, not saved yet. ``details`` must hold no secret values.
 
     The actor defaults to the request's signed-in user, the token to its API token;
     an anonymous actor is recorded as none.
@@ -76,7 +110,7 @@ def audit_record(
     if obj is not None:
         object_type = object_type or obj._meta.model_name or ""
         object_name = object_name or str(getattr(obj, "name", "") or obj)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         organization=organization,
         actor=actor,
         actor_name=actor.get_username() if actor is not None else "",

@@ -36,11 +36,19 @@ def _slot_key(host: str, index: int) -> str:
 
 def backoff_until(hosts: Iterable[str]) -> float | None:
     """The latest time (epoch seconds) until which any of ``hosts`` rests, if any."""
+    pending = backoff_deadlines(hosts).values()
+    return max(pending) if pending else None
+
+
+def backoff_deadlines(hosts: Iterable[str]) -> dict[str, float]:
+    """Each of ``hosts`` that rests now, with its deadline (epoch seconds): one cache
+    read (MGET on Redis) however many hosts."""
     keys = {_backoff_key(h): h for h in hosts}
+    if not keys:
+        return {}
     found = cache.get_many(list(keys))
     now = time.time()
-    pending = [float(v) for v in found.values() if float(v) > now]
-    return max(pending) if pending else None
+    return {keys[key]: float(v) for key, v in found.items() if float(v) > now}
 
 
 def back_off(host: str, retry_after: float | None) -> float:
@@ -63,22 +71,37 @@ def host_slots(hosts: Iterable[str]) -> Iterator[bool]:
     Slots are cache keys taken with ``add`` (SET NX on Redis), so taking one is
     atomic across workers; hosts are taken in sorted order, all or none.
     """
+    wanted = set(hosts)
+    with slots_for(wanted) as held:
+        yield held == wanted
+
+
+@contextmanager
+def slots_for(hosts: Iterable[str], *, lease: float = _SLOT_LEASE) -> Iterator[frozenset[str]]:
+    """Hold one concurrency slot on each of ``hosts`` that has one free; yields the
+    hosts held.
+
+    A batch of checks holds one slot per host it talks to for all its checks, since
+    it checks one secret at a time: the cap counts batches and single checks alike.
+    Taking never waits (a full host is left out, its checks are deferred), so two
+    batches cannot deadlock. ``lease`` bounds how long a crashed worker's slot
+    lingers; a batch passes one that covers all its checks.
+    """
     cap = max(1, int(getattr(settings, "REGSECRETS_HEALTH_HOST_CONCURRENCY", 4)))
     token = uuid.uuid4().hex
-    held: list[str] = []
+    timeout = max(1, int(lease))
+    held: dict[str, str] = {}
     try:
         for host in sorted(set(hosts)):
             for index in range(cap):
                 key = _slot_key(host, index)
-                if cache.add(key, token, timeout=_SLOT_LEASE):
-                    held.append(key)
+                if cache.add(key, token, timeout=timeout):
+                    held[host] = key
                     break
-            else:
-                yield False
-                return
-        yield True
+        yield frozenset(held)
     finally:
-        for key in held:
-            # Only our own slot: a lease that expired may have been taken by another.
-            if cache.get(key) == token:
-                cache.delete(key)
+        if held:
+            keys = list(held.values())
+            # Only our own slots: a lease that expired may have been taken by another.
+            current = cache.get_many(keys)
+            cache.delete_many([key for key in keys if current.get(key) == token])

@@ -23,13 +23,28 @@ WEBHOOK_MAX_RETRIES = 8
 
 @shared_task(name="regsecrets.registry_secrets.tasks.enqueue_due_checks", ignore_result=True)
 def enqueue_due_checks() -> int:
-    """Beat's tick: claim the due secrets and queue one check each."""
-    ids = health.health_claim_due()
-    for secret_id in ids:
-        check_secret.delay(str(secret_id))
+    """Beat's tick: claim the due secrets and queue them in batches of
+    REGSECRETS_HEALTH_CHECKS_PER_TASK (one task per batch)."""
+    ids = [str(secret_id) for secret_id in health.health_claim_due()]
+    size = health.checks_per_task()
+    for start in range(0, len(ids), size):
+        check_secrets.delay(ids[start : start + size])
     if ids:
         logger.info("queued %d credential checks", len(ids))
     return len(ids)
+
+
+@shared_task(
+    name="regsecrets.registry_secrets.tasks.check_secrets",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def check_secrets(secret_ids: list[str]) -> dict[str, int]:
+    """Check a batch of secrets (one read, one recording transaction)."""
+    outcomes = health.health_check_secrets(secret_ids)
+    states = [outcome.state for outcome in outcomes]
+    return {state: states.count(state) for state in ("checked", "deferred", "gone")}
 
 
 @shared_task(
