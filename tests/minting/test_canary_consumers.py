@@ -177,7 +177,7 @@ def test_no_credential_or_token_leaves_through_any_consumer(
         tasks.enqueue_due_checks.delay()
     assert {c["task"] for c in task_calls} >= {
         "regsecrets.registry_secrets.tasks.enqueue_due_checks",
-        "regsecrets.registry_secrets.tasks.check_secret",
+        "regsecrets.registry_secrets.tasks.check_secrets",
         "regsecrets.registry_secrets.tasks.deliver_alert",
     }
     assert len(mail.outbox) >= 2  # the two denied secrets are FAILING
