@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command, get_commands, load_command_class
 
 from regsecrets.core.progress import Progress, duration_text
+from regsecrets.registry_secrets.models import Secret
 from regsecrets.registry_secrets.services import secret_create
 from tests.conftest import TEST_KEY_A, TEST_KEY_B
 
@@ -117,3 +118,27 @@ def test_check_secrets_prints_a_count_and_an_estimate(org, alice, settings):
     text = out.getvalue()
     assert "] 2/2 (100%), done in " in text
     assert "Checked 2 secret(s)" in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_secrets_checks_in_the_workers_batches_and_reports_each(org, alice, settings):
+    settings.REGSECRETS_HEALTH_CHECKS_PER_TASK = 2
+    for n in range(5):
+        secret_create(
+            organization=org,
+            name=f"loopback-{n}",
+            provider="private_registry",
+            data={"url": "127.0.0.1:5999", "username": "u", "password": "p"},
+            actor=alice,
+        )
+    out = io.StringIO()
+    call_command("check_secrets", "--all", "--concurrency", "1", stdout=out)
+    text = out.getvalue()
+    # One progress line per batch of two (not a terminal, each tenth crossed), then the end.
+    assert [line.split("] ")[1].split(" ")[0] for line in text.splitlines() if "] " in line] == [
+        "2/5",
+        "4/5",
+        "5/5",
+    ]
+    assert "Checked 5 secret(s)" in text
+    assert not Secret.objects.filter(checked_at__isnull=True).exists()

@@ -4,8 +4,10 @@
     manage.py check_secrets --all --org acme      # every secret of one organization
     manage.py check_secrets --secret <uuid>
 
-Runs the same use case as the Celery workers (registry_secrets.health), so alerts
-and host backoff behave the same; no broker is needed.
+Runs the same use case as the Celery workers (registry_secrets.health), in the same
+batches (REGSECRETS_HEALTH_CHECKS_PER_TASK secrets: one read, one slot per registry
+host, one recording transaction), so alerts and host backoff behave the same; no
+broker is needed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,12 @@ class Command(BaseCommand):
         which = parser.add_mutually_exclusive_group()
         which.add_argument("--due", action="store_true", help="Only secrets due (default).")
         which.add_argument("--all", action="store_true", help="Every selected secret.")
-        parser.add_argument("--concurrency", type=int, default=4, help="Checks at once.")
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=4,
+            help="Batches checked at once (each checks its secrets one after the other).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         secrets = Secret.objects.order_by("next_check_at")
@@ -50,30 +57,36 @@ class Command(BaseCommand):
         ids = list(secrets.values_list("pk", flat=True))
         total = len(ids)
         self._estimate = Progress(total)
+        self._tenth = 0
         counts: dict[str, int] = {}
         done = 0
 
-        def one(secret_id: Any) -> health.CheckOutcome:
+        size = health.checks_per_task()
+        batches = [ids[start : start + size] for start in range(0, total, size)]
+
+        def check(batch: list[Any]) -> list[health.CheckOutcome]:
             try:
-                return health.health_check_secret(secret_id)
+                return health.health_check_secrets(batch)
             finally:
                 # Each pool thread has its own connection: do not leave them open.
-                connection.close()
+                if pool is not None:
+                    connection.close()
 
         workers = max(1, options["concurrency"])
         if connection.vendor == "sqlite":
             workers = 1  # SQLite serialises writers anyway; threads would only wait on locks
         pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
-        outcomes = pool.map(one, ids) if pool else map(health.health_check_secret, ids)
+        results = pool.map(check, batches) if pool else map(check, batches)
         try:
-            for outcome in outcomes:
-                done += 1
-                key = outcome.status or outcome.state
-                counts[key] = counts.get(key, 0) + 1
-                if outcome.transition:
-                    counts[f"alert:{outcome.transition}"] = (
-                        counts.get(f"alert:{outcome.transition}", 0) + 1
-                    )
+            for outcomes in results:
+                for outcome in outcomes:
+                    done += 1
+                    key = outcome.status or outcome.state
+                    counts[key] = counts.get(key, 0) + 1
+                    if outcome.transition:
+                        counts[f"alert:{outcome.transition}"] = (
+                            counts.get(f"alert:{outcome.transition}", 0) + 1
+                        )
                 self._progress(done, total)
         finally:
             if pool:
@@ -88,8 +101,10 @@ class Command(BaseCommand):
         filled = width * done // max(total, 1)
         bar = "#" * filled + "-" * (width - filled)
         end = "\r" if self.stdout.isatty() and done < total else "\n"
-        if end == "\n" and done < total and done % max(1, total // 10):
-            return  # not a terminal: a line every tenth, not a line per secret
+        tenth = 10 * done // max(total, 1)
+        if end == "\n" and done < total and tenth == self._tenth:
+            return  # not a terminal: a line every tenth, not a line per batch
+        self._tenth = tenth
         line = f"[{bar}] {self._estimate.text(done)}"
         # On a terminal each line overwrites the last: pad over a longer previous one.
         self.stdout.write(line.ljust(79) if end == "\r" else line, ending=end)
