@@ -27,6 +27,7 @@ import datetime
 import io
 import os
 import pstats
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -253,8 +254,7 @@ def paired_rounds(host: str, count: int, concurrency: int, rounds: int, pool: st
             )
         if not ratios:
             return
-        ratios.sort()
-        print(f"median ratio: {ratios[len(ratios) // 2]:.2f}x (goal >= 0.8x)")
+        print(f"median ratio: {statistics.median(ratios):.2f}x (goal >= 0.8x)")
         print(
             f"worker RSS after warm-up {rss[0]:.1f} MB, after {count * rounds:,} more checks "
             f"{rss[-1]:.1f} MB (growth {rss[-1] - rss[0]:+.1f} MB; goal < 50 MB)"
