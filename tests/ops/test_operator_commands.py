@@ -100,23 +100,11 @@ def test_rotation_prints_rows_scanned_out_of_the_total_with_an_estimate(org, ali
     assert "scanned 3/3 (100%), done in " in lines[1]
 
 
-def loopback_secrets(org, alice, count: int) -> None:
-    for n in range(count):
-        secret_create(
-            organization=org,
-            name=f"loopback-{n}",
-            provider="private_registry",
-            # Refused as a loopback address: no connection, FORBIDDEN_ADDRESS at once.
-            data={"url": "127.0.0.1:5999", "username": "u", "password": "p"},
-            actor=alice,
-        )
-
-
 # Committed data: on PostgreSQL the command checks in threads with their own connections.
 @pytest.mark.django_db(transaction=True)
-def test_check_secrets_prints_a_count_and_an_estimate(org, alice, settings):
+def test_check_secrets_prints_a_count_and_an_estimate(loopback_secrets, settings):
     settings.REGSECRETS_HEALTH_ALERT_AFTER = 2
-    loopback_secrets(org, alice, 2)
+    loopback_secrets(2)
     out = io.StringIO()
     call_command("check_secrets", "--all", stdout=out)
     text = out.getvalue()
@@ -125,9 +113,11 @@ def test_check_secrets_prints_a_count_and_an_estimate(org, alice, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_check_secrets_checks_in_the_workers_batches_and_reports_each(org, alice, settings):
+def test_check_secrets_checks_in_the_workers_batches_and_reports_each(
+    loopback_secrets, settings
+):
     settings.REGSECRETS_HEALTH_CHECKS_PER_TASK = 2
-    loopback_secrets(org, alice, 5)
+    loopback_secrets(5)
     out = io.StringIO()
     call_command("check_secrets", "--all", "--concurrency", "1", stdout=out)
     text = out.getvalue()

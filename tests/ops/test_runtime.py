@@ -20,7 +20,6 @@ from celery import Celery
 from prometheus_client.parser import text_string_to_metric_families
 
 from regsecrets.registry_secrets.models import Secret
-from regsecrets.registry_secrets.services import secret_create
 from tests.conftest import TEST_KEYRING
 from tests.health.test_workers import _test_database_url, _wait_for
 from tests.redisdb import redis_database
@@ -227,20 +226,10 @@ postgres_only = pytest.mark.skipif(
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_a_prefork_worker_serves_the_sum_of_its_processes_metrics(org, alice, tmp_path):
+def test_a_prefork_worker_serves_the_sum_of_its_processes_metrics(loopback_secrets, tmp_path):
     redis_client = redis_database(REDIS_METRICS_URL)
     redis_client.flushdb()
-    secrets = [
-        secret_create(
-            organization=org,
-            name=f"loopback-{n}",
-            provider="private_registry",
-            # A loopback registry is refused (FORBIDDEN_ADDRESS): no connection is made.
-            data={"url": "127.0.0.1:5999", "username": "u", "password": "p"},
-            actor=alice,
-        )
-        for n in range(4)
-    ]
+    secrets = loopback_secrets(4)
     port = free_port()
     log = tmp_path / "worker.log"
     env = production_env(
